@@ -1,0 +1,1 @@
+"""Application layer: command line, the pipeline orchestrator, the daemon and the demo."""

@@ -1,0 +1,269 @@
+"""What each CLI command does, and how it prints (CONTRACT.md's JSON shapes)."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from app.errors import BadMessage, ConfigError
+from config.settings import Settings
+from intake.message import parse_incoming
+from intake.reading import read_message
+from intake.sources.base import IncomingMessage
+from intake.sources.folder import MAIL_SUFFIXES
+from intake.text import default_ocr
+from matching.orders import parse_orders_csv
+from store.db import Database, migrate
+from store.models import MatchDecisionRow, MessageRow, OrderRow
+from store.orderbook import import_orders
+
+log = logging.getLogger("pec_intake")
+
+
+def open_database(settings: Settings) -> Database:
+    return Database(settings.database_url)
+
+
+def _print_json(items: list[dict[str, Any]]) -> None:
+    json.dump(items, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _money(value: Any) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+# --- init ---------------------------------------------------------------------------------
+
+def init(settings: Settings, db: Database) -> int:
+    before, after = migrate(db.engine)
+    where = db.engine.url.render_as_string(hide_password=True)
+    if before == after:
+        print(f"database {where}: schema already at revision {after}")
+    else:
+        print(f"database {where}: schema upgraded from {before or 'empty'} to revision {after}")
+    return 0
+
+
+# --- orders -------------------------------------------------------------------------------
+
+def orders_import(db: Database, file: Path) -> int:
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from None
+    book = parse_orders_csv(text)
+    for warning in book.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    with db.session() as session:
+        result = import_orders(session, book, actor=f"import:{file.name}")
+    print(f"orders: {result.inserted} inserted, {result.updated} updated, "
+          f"{result.unchanged} unchanged, {len(result.rejected)} rejected")
+    for line, reason in sorted(result.rejected):
+        print(f"  rejected line {line}: {reason}")
+    return 0
+
+
+def order_json(row: OrderRow) -> dict[str, Any]:
+    return {
+        "code": row.code, "status": row.status, "amount": _money(row.amount),
+        "paid_amount": _money(row.paid_amount), "paid_at": _iso(row.paid_at),
+        "receipt_ids": sorted(link.message_id for link in row.receipts),
+        "new_expiry_date": _iso(row.new_expiry_date),
+        "userid": row.userid, "pec_address": row.pec_address,
+        "customer_name": row.customer_name, "customer_email": row.customer_email,
+        "expiry_date": _iso(row.expiry_date), "years": row.years,
+        "ordered_at": _iso(row.ordered_at), "status_reason": row.status_reason,
+    }
+
+
+def orders_list(db: Database, status: str | None, as_json: bool) -> int:
+    with db.session() as session:
+        query = select(OrderRow).order_by(OrderRow.code)
+        if status:
+            query = query.where(OrderRow.status == status)
+        items = [order_json(row) for row in session.scalars(query)]
+    if as_json:
+        _print_json(items)
+    else:
+        _print_table(items, ["code", "status", "amount", "paid_amount", "paid_at",
+                             "customer_email", "receipt_ids"])
+    return 0
+
+
+# --- receipts -----------------------------------------------------------------------------
+
+def receipt_json(row: MessageRow, decision: MatchDecisionRow | None) -> dict[str, Any]:
+    combined = next((e for e in reversed(row.extractions) if e.document_id is None), None)
+    return {
+        "id": row.id, "source": row.source, "message_id": row.message_id,
+        "filename": row.filename, "status": row.status, "reason": row.reason,
+        "codes": list(combined.codes) if combined else [],
+        "amount": _money(combined.amount) if combined else None,
+        "order_codes": sorted(link.order.code for link in row.orders),
+        "received_at": _iso(row.received_at), "sender": row.sender,
+        "certified_sender": row.certified_sender, "subject": row.subject,
+        "kind": row.kind, "text_source": row.text_source,
+        "iban": combined.iban if combined else None,
+        "transfer_ref": combined.transfer_ref if combined else None,
+        "payment_date": _iso(combined.payment_date) if combined else None,
+        "payer": combined.payer if combined else None,
+        "method": combined.method if combined else None,
+        "sha256": row.sha256, "duplicate_of": row.duplicate_of_id,
+        "candidates": list(decision.candidates) if decision else [],
+        "documents": [{"filename": d.filename, "kind": d.kind, "origin": d.origin,
+                       "sha256": d.sha256, "text_source": d.text_source, "error": d.error}
+                      for d in row.documents],
+    }
+
+
+def receipts_list(db: Database, status: str | None, as_json: bool) -> int:
+    with db.session() as session:
+        query = select(MessageRow).order_by(MessageRow.id)
+        if status:
+            query = query.where(MessageRow.status == status)
+        rows = list(session.scalars(query))
+        decisions: dict[int, MatchDecisionRow] = {}
+        if rows:
+            for decision in session.scalars(select(MatchDecisionRow).where(
+                    MatchDecisionRow.message_id.in_([r.id for r in rows]))
+                    .order_by(MatchDecisionRow.id)):
+                decisions[decision.message_id] = decision
+        items = [receipt_json(row, decisions.get(row.id)) for row in rows]
+    if as_json:
+        _print_json(items)
+    else:
+        _print_table(items, ["id", "source", "filename", "status", "codes", "amount",
+                             "order_codes", "reason"])
+    return 0
+
+
+# --- extract ------------------------------------------------------------------------------
+
+EMPTY_FIELDS = {"codes": [], "amount": None, "currency": None, "iban": None,
+                "transfer_ref": None, "payment_date": None, "payer": None,
+                "method": "unknown", "text_source": None}
+
+
+def extract_one(path: str, settings: Settings, ocr: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {"file": path, **EMPTY_FIELDS, "error": None}
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        result["error"] = f"cannot read file: {exc.strerror or exc}"
+        return result
+    incoming = IncomingMessage(source="extract", key=file.name, raw=raw, filename=file.name,
+                               is_mail=file.suffix.lower() in MAIL_SUFFIXES)
+    try:
+        parsed = parse_incoming(incoming)
+    except BadMessage as exc:
+        result["error"] = exc.reason
+        return result
+    reading = read_message(parsed, settings.limits, ocr)
+    if not reading.readable:
+        result["error"] = "; ".join(reading.problems) or "no readable document"
+        return result
+    fields = reading.fields
+    result.update({
+        "codes": list(fields.codes), "amount": _money(fields.amount),
+        "currency": fields.currency, "iban": fields.iban, "transfer_ref": fields.transfer_ref,
+        "payment_date": _iso(fields.payment_date), "payer": fields.payer,
+        "method": fields.method, "text_source": reading.text_source,
+    })
+    return result
+
+
+def extract(settings: Settings, files: Iterable[str], as_json: bool) -> int:
+    ocr = default_ocr()
+    for path in files:
+        try:
+            result = extract_one(path, settings, ocr)
+        except Exception as exc:  # one bad file never stops the others; say what happened
+            log.exception("extract: %s failed unexpectedly", path)
+            result = {"file": path, **EMPTY_FIELDS,
+                      "error": f"unexpected error: {type(exc).__name__}: {exc}"}
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        else:
+            _print_fields(result)
+    return 0
+
+
+def _print_fields(result: dict[str, Any]) -> None:
+    print(result["file"])
+    for key, value in result.items():
+        if key != "file":
+            print(f"  {key:13} {value if value not in (None, []) else '-'}")
+
+
+# --- poll and run -------------------------------------------------------------------------
+
+def _pipeline(settings: Settings, db: Database):  # noqa: ANN202
+    from app.pipeline import Pipeline
+    return Pipeline(settings, db, ocr=default_ocr())
+
+
+def poll_once(settings: Settings, db: Database) -> int:
+    db.ensure_schema()
+    summary = _pipeline(settings, db).poll_once()
+    print(summary.line())
+    return 0
+
+
+def run_daemon(settings: Settings, db: Database) -> int:
+    """Polls every source at its interval until SIGTERM/SIGINT; finishes the message in hand."""
+    db.ensure_schema()
+    pipeline = _pipeline(settings, db)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    interval = min((s.poll_seconds for s in settings.sources), default=60.0)
+    if all(s.kind == "folder" for s in settings.sources):
+        interval = min(interval, 5.0)
+    log.info("daemon started: %d source(s), polling every %.0fs", len(settings.sources),
+             interval)
+    while not stop.is_set():
+        try:
+            summary = pipeline.poll_once()
+            if summary.outcomes or summary.mails_sent or summary.renewals_run:
+                log.info(summary.line())
+        except Exception:  # the daemon never dies of one bad cycle; the error is logged
+            log.exception("poll cycle failed; retrying in %.0fs", interval)
+        stop.wait(interval)
+    log.info("daemon stopped")
+    return 0
+
+
+# --- tables -------------------------------------------------------------------------------
+
+def _print_table(items: list[dict[str, Any]], columns: list[str]) -> None:
+    def cell(value: Any) -> str:
+        if isinstance(value, list):
+            return ",".join(str(v) for v in value) or "-"
+        return "-" if value is None else str(value)
+    rows = [[cell(item[c]) for c in columns] for item in items]
+    widths = [min(60, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False)))
+    for row in rows:
+        print("  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=False)))
+    if not rows:
+        print("(none)")
+
+
+

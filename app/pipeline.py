@@ -1,0 +1,325 @@
+"""The orchestrator: source -> message -> documents -> text -> fields -> decision -> effects.
+
+``poll_once`` reads as the whole story; each step is a call into the stage that owns it.
+A message's outcome is committed before the message is moved out of its source, and a
+message already recorded (same source and identity) is only moved, never processed again.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.errors import BadMessage, SourceUnreachable
+from config.settings import Settings
+from intake.message import ParsedMessage, parse_incoming
+from intake.reading import Reading, read_message
+from intake.sources import IncomingMessage, Settlement, open_source
+from intake.text import OcrEngine
+from matching.decide import MATCHED, MatchDecision, PriorReceipt, decide
+from notifier import compose, outbox
+from notifier.transport import FolderTransport, MailTransport, SmtpTransport
+from store import audit
+from store.db import Database
+from store.models import (
+    DocumentRow,
+    ExtractionRow,
+    MatchDecisionRow,
+    MessageRow,
+    ReceiptOrderRow,
+    RenewalJobRow,
+)
+from store.orderbook import OrderNoLongerPending, mark_paid, orders_for_codes, to_order
+from store.originals import OriginalStore
+
+log = logging.getLogger("pec_intake.pipeline")
+
+QUARANTINED, PEC_RECEIPT = "quarantined", "pec_receipt"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    receipt_id: int
+    status: str
+    reason: str | None
+    order_codes: tuple[str, ...] = ()
+    already_known: bool = False
+
+    @property
+    def settlement(self) -> Settlement:
+        return Settlement.QUARANTINED if self.status == QUARANTINED else Settlement.PROCESSED
+
+
+@dataclass
+class PollSummary:
+    outcomes: Counter = field(default_factory=Counter)
+    already_known: int = 0
+    mails_sent: int = 0
+    mail_failures: int = 0
+    renewals_run: int = 0
+    unreachable: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        total = sum(self.outcomes.values())
+        parts = ", ".join(f"{n} {status}" for status, n in sorted(self.outcomes.items()))
+        text = (f"poll: {total} new message(s)" + (f" ({parts})" if parts else "")
+                + f"; {self.already_known} already recorded; {self.mails_sent} mail(s) sent"
+                + (f", {self.mail_failures} to retry" if self.mail_failures else "")
+                + f"; {self.renewals_run} renewal(s) run")
+        if self.unreachable:
+            text += f"; unreachable: {', '.join(self.unreachable)}"
+        return text + f"; {self.seconds:.2f}s"
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, db: Database, *, ocr: OcrEngine | None = None,
+                 clock: Callable[[], datetime] = utcnow,
+                 transport: MailTransport | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.ocr = ocr
+        self.clock = clock
+        self.originals = OriginalStore(settings.originals_dir)
+        self.transport = transport or _default_transport(settings)
+
+    # --- the story ------------------------------------------------------------------------
+
+    def poll_once(self) -> PollSummary:
+        started = time.monotonic()
+        summary = PollSummary()
+        for source_settings in self.settings.sources:
+            self.poll_source(source_settings, summary)
+        summary.renewals_run = self.run_due_renewals()
+        summary.mails_sent, summary.mail_failures = self.deliver_mail()
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def poll_source(self, source_settings, summary: PollSummary) -> None:  # noqa: ANN001
+        try:
+            source = open_source(source_settings, self.settings.limits)
+            try:
+                for incoming in source.fetch():
+                    outcome = self.take_in(incoming)
+                    source.settle(incoming, outcome.settlement)
+                    if outcome.already_known:
+                        summary.already_known += 1
+                    else:
+                        summary.outcomes[outcome.status] += 1
+            finally:
+                source.close()
+        except SourceUnreachable as exc:
+            log.warning("source=%s unreachable: %s", source_settings.name, exc.reason)
+            summary.unreachable.append(source_settings.name)
+
+    def take_in(self, incoming: IncomingMessage) -> Outcome:
+        """Processes one message exactly once and returns its committed outcome."""
+        started = time.monotonic()
+        known = self._known_outcome(incoming)
+        if known is None:
+            self.originals.put(incoming.raw)
+            try:
+                known = self._process(incoming)
+            except (IntegrityError, OrderNoLongerPending):
+                # another process recorded this message or paid this order first:
+                # what it committed is the truth; re-read or re-decide against it.
+                known = self._known_outcome(incoming) or self._process(incoming)
+        log.info("source=%s id=%s outcome=%s%s reason=%s took=%.3fs", incoming.source,
+                 incoming.key, known.status + (" (already recorded)" if known.already_known
+                                               else ""),
+                 f" orders={','.join(known.order_codes)}" if known.order_codes else "",
+                 known.reason or "-", time.monotonic() - started)
+        return known
+
+    def _process(self, incoming: IncomingMessage) -> Outcome:
+        with self.db.session() as session:
+            receipt = self._record_arrival(session, incoming)
+            try:
+                parsed = parse_incoming(incoming)
+            except BadMessage as exc:
+                return self._finish(session, receipt, QUARANTINED, exc.reason)
+            self._record_headers(receipt, parsed)
+            if parsed.kind == PEC_RECEIPT:
+                return self._finish(session, receipt, PEC_RECEIPT,
+                                    f"PEC system receipt ({parsed.headers.get('X-Ricevuta')}): "
+                                    "not a payment")
+            reading = read_message(parsed, self.settings.limits, self.ocr)
+            self._record_reading(session, receipt, reading)
+            if not reading.readable:
+                status = "unmatched" if reading.needs_ocr else QUARANTINED
+                reason = "; ".join(reading.problems) or "no readable document"
+                return self._finish(session, receipt, status, reason)
+            decision = self._decide(session, receipt, reading)
+            codes = self._apply(session, receipt, parsed, reading, decision)
+            return self._finish(session, receipt, decision.outcome, decision.reason, codes)
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def _known_outcome(self, incoming: IncomingMessage) -> Outcome | None:
+        with self.db.session() as session:
+            row = session.scalar(select(MessageRow).where(
+                MessageRow.source == incoming.source,
+                MessageRow.source_key == incoming.stable_id))
+            if row is None:
+                return None
+            codes = tuple(link.order.code for link in row.orders)
+            return Outcome(row.id, row.status, row.reason, codes, already_known=True)
+
+    def _record_arrival(self, session: Session, incoming: IncomingMessage) -> MessageRow:
+        receipt = MessageRow(
+            source=incoming.source, source_key=incoming.stable_id, source_ref=incoming.key,
+            sha256=self.originals_digest(incoming), size=len(incoming.raw),
+            filename=incoming.filename, status="received", received_at=self.clock(),
+            metadata_json=dict(incoming.metadata) or None,
+        )
+        session.add(receipt)
+        session.flush()  # raises IntegrityError if another process recorded it first
+        audit.record(session, receipt, "status", "received",
+                     reason=f"taken in from {incoming.source} ({incoming.key})")
+        return receipt
+
+    @staticmethod
+    def originals_digest(incoming: IncomingMessage) -> str:
+        return hashlib.sha256(incoming.raw).hexdigest()
+
+    @staticmethod
+    def _record_headers(receipt: MessageRow, parsed: ParsedMessage) -> None:
+        receipt.message_id = parsed.message_id
+        receipt.sender = parsed.sender
+        receipt.certified_sender = parsed.certified_sender
+        receipt.subject = parsed.subject
+        receipt.sent_at = parsed.date if parsed.date and parsed.date.tzinfo else None
+        receipt.kind = parsed.kind
+        receipt.filename = parsed.main_filename or receipt.filename
+        if parsed.kind == "payment" and not parsed.main_filename and parsed.documents:
+            receipt.filename = None  # a body-only email has no main document
+
+    def _record_reading(self, session: Session, receipt: MessageRow, reading: Reading) -> None:
+        for doc_reading in reading.documents:
+            doc = doc_reading.document
+            doc_row = DocumentRow(
+                message_id=receipt.id, filename=doc.filename, content_type=doc.content_type,
+                kind=doc.kind, origin=doc.origin, sha256=doc.sha256, size=len(doc.data),
+                text_source=doc_reading.text.source if doc_reading.text else None,
+                text=doc_reading.text.text if doc_reading.text else None,
+                error=doc_reading.error)
+            session.add(doc_row)
+            session.flush()
+            if doc_reading.fields is not None:
+                session.add(_extraction_row(receipt.id, doc_row.id, doc_reading.fields,
+                                            doc_row.text_source))
+        session.add(_extraction_row(receipt.id, None, reading.fields, reading.text_source))
+        receipt.text_source = reading.text_source
+
+    def _decide(self, session: Session, receipt: MessageRow, reading: Reading) -> MatchDecision:
+        fields = reading.fields
+        orders = orders_for_codes(session, fields.codes)
+        prior = self._prior_receipt(session, receipt, reading)
+        return decide(fields, orders, self.settings.matching.our_ibans, prior)
+
+    def _prior_receipt(self, session: Session, receipt: MessageRow,
+                       reading: Reading) -> PriorReceipt | None:
+        """An earlier matched receipt with the same bytes, document or CRO/TRN."""
+        matched = select(MessageRow).where(MessageRow.id != receipt.id,
+                                           MessageRow.status == MATCHED)
+        checks = [("same message", matched.where(MessageRow.sha256 == receipt.sha256))]
+        doc_hashes = [d.document.sha256 for d in reading.documents
+                      if d.document.origin != "body"]
+        if doc_hashes:
+            checks.append(("same document", matched.join(DocumentRow).where(
+                DocumentRow.sha256.in_(doc_hashes))))
+        if reading.fields.transfer_ref:
+            checks.append((f"same CRO/TRN {reading.fields.transfer_ref}",
+                           matched.join(ExtractionRow).where(
+                               ExtractionRow.document_id.is_(None),
+                               ExtractionRow.transfer_ref == reading.fields.transfer_ref,
+                               ExtractionRow.amount == reading.fields.amount)))
+        for why, query in checks:
+            prior = session.scalars(query.order_by(MessageRow.id)).first()
+            if prior is not None:
+                return PriorReceipt(prior.id, why, tuple(link.order.code for link in prior.orders))
+        return None
+
+    def _apply(self, session: Session, receipt: MessageRow, parsed: ParsedMessage,
+               reading: Reading, decision: MatchDecision) -> tuple[str, ...]:
+        """Effects of a decision, in the message's transaction: decision recorded; for a
+        match, orders paid, renewal jobs and confirmation mails queued."""
+        session.add(MatchDecisionRow(
+            message_id=receipt.id, outcome=decision.outcome, reason=decision.reason,
+            order_codes=list(decision.order_codes),
+            candidates=[{"code": c.code, "score": c.score, "reasons": list(c.reasons)}
+                        for c in decision.candidates],
+            inputs=decision.inputs, decided_at=self.clock()))
+        if decision.outcome != MATCHED:
+            receipt.duplicate_of_id = decision.duplicate_of
+            return decision.order_codes
+        now = self.clock()
+        single = len(decision.order_codes) == 1
+        for code in decision.order_codes:
+            order_amount = orders_for_codes(session, [code])[code].amount
+            paid = reading.fields.amount if single and reading.fields.amount else order_amount
+            row = mark_paid(session, code, paid, now, reason=f"receipt #{receipt.id}: "
+                            f"{decision.reason}")
+            session.add(ReceiptOrderRow(message_id=receipt.id, order_id=row.id, amount=paid))
+            due = now + timedelta(hours=self.settings.renewal.delay_hours)
+            session.add(RenewalJobRow(order_id=row.id, due_at=due, status="pending",
+                                      idempotency_key=f"renewal:{code}:{receipt.id}"))
+            mail = compose.payment_received(to_order(row), paid, due, self.settings.sender_name)
+            outbox.queue(session, mail, f"payment-received:{code}:{receipt.id}", row.id,
+                         self._sender().split("@")[-1])
+        return decision.order_codes
+
+    def _finish(self, session: Session, receipt: MessageRow, status: str, reason: str | None,
+                codes: tuple[str, ...] = ()) -> Outcome:
+        audit.change(session, receipt, "status", status, reason=reason or status)
+        receipt.reason = None if status == MATCHED else reason
+        receipt.processed_at = self.clock()
+        return Outcome(receipt.id, status, receipt.reason, tuple(codes))
+
+    # --- due jobs ----------------------------------------------------------------------------
+
+    def run_due_renewals(self) -> int:
+        try:
+            from app.renewals import run_due
+        except ImportError:
+            return 0
+        return run_due(self.db, self.settings, self.clock())
+
+    def deliver_mail(self) -> tuple[int, int]:
+        smtp = self.settings.smtp
+        policy = outbox.DeliveryPolicy(
+            sender=self._sender(), sender_name=self.settings.sender_name,
+            retry_seconds=smtp.retry_seconds if smtp else 60.0,
+            max_attempts=smtp.max_attempts if smtp else 10)
+        return outbox.deliver_due(self.db.session, self.transport, policy, self.clock())
+
+    def _sender(self) -> str:
+        return self.settings.smtp.sender if self.settings.smtp else "amministrazione@example.it"
+
+
+def _default_transport(settings: Settings) -> MailTransport:
+    if settings.smtp is not None:
+        return SmtpTransport(settings.smtp)
+    return FolderTransport(settings.outbox_dir)
+
+
+def _extraction_row(message_id: int, document_id: int | None, fields, source) -> ExtractionRow:  # noqa: ANN001
+    return ExtractionRow(
+        message_id=message_id, document_id=document_id, codes=list(fields.codes),
+        amount=fields.amount, currency=fields.currency, iban=fields.iban,
+        transfer_ref=fields.transfer_ref, payment_date=fields.payment_date, payer=fields.payer,
+        method=fields.method, text_source=source,
+        evidence={name: {"snippet": ev.snippet, "line": ev.line, "confidence": ev.confidence}
+                  for name, ev in fields.evidence.items()} or None)

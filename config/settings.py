@@ -1,0 +1,369 @@
+"""Settings: the TOML file of CONTRACT.md, validated once at start-up.
+
+Every problem is a ``ConfigError`` whose text names the file, the key and the value, so the
+CLI can exit 2 with one line. Relative paths in a file resolve against the file's folder; the
+embedded defaults' relative paths resolve against the current working directory.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from app.errors import ConfigError
+
+SECURITY_MODES = ("none", "starttls", "ssl")
+SOURCE_KINDS = ("imap", "folder")
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    name: str
+    kind: str
+    fax_gateway: bool = False
+    # folder
+    path: Path | None = None
+    # imap
+    host: str | None = None
+    port: int | None = None
+    security: str = "none"
+    username: str | None = None
+    password: str | None = None
+    mailbox: str = "INBOX"
+    processed_mailbox: str = "Processed"
+    quarantine_mailbox: str = "Quarantine"
+    ca_file: Path | None = None
+    verify_certificate: bool = True
+    poll_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 25
+    security: str = "none"
+    sender: str = "amministrazione@example.it"
+    username: str | None = None
+    password: str | None = None
+    retry_seconds: float = 60.0
+    max_attempts: int = 10
+    timeout_seconds: float = 30.0
+    ca_file: Path | None = None
+    verify_certificate: bool = True
+
+
+@dataclass(frozen=True)
+class RenewalSettings:
+    delay_hours: float = 24.0
+    adapter: str = "log"
+    max_attempts: int = 5
+    retry_seconds: float = 300.0
+    http_url: str | None = None
+    http_token: str | None = None
+    http_timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class MatchingSettings:
+    underpayment_tolerance: Decimal = Decimal("0.00")
+    our_ibans: tuple[str, ...] = ("IT62C0326803203052886541770",)
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    max_message_bytes: int = 50 * 1024 * 1024
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    max_pages: int = 20
+    max_page_pixels: int = 60_000_000
+    ocr_seconds_per_page: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    sources: tuple[SourceSettings, ...]
+    outbox_dir: Path
+    originals_dir: Path
+    smtp: SmtpSettings | None = None
+    renewal: RenewalSettings = field(default_factory=RenewalSettings)
+    matching: MatchingSettings = field(default_factory=MatchingSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    sender_name: str = "Amministrazione PEC"
+    origin: str = "embedded defaults"
+
+
+# --- schema: section -> key -> (type, required) -------------------------------------------
+
+_STR, _INT, _NUM, _BOOL, _LIST = str, int, float, bool, list
+
+_SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
+    "database": {"url": (_STR, False), "url_env": (_STR, False)},
+    "outbox": {"dir": (_STR, False), "sender_name": (_STR, False)},
+    "storage": {"originals_dir": (_STR, False)},
+    "smtp": {
+        "host": (_STR, True), "port": (_INT, False), "security": (_STR, False),
+        "sender": (_STR, False), "username": (_STR, False), "password": (_STR, False),
+        "password_env": (_STR, False), "retry_seconds": (_NUM, False),
+        "max_attempts": (_INT, False), "timeout_seconds": (_NUM, False),
+        "ca_file": (_STR, False), "verify_certificate": (_BOOL, False),
+    },
+    "renewal": {
+        "delay_hours": (_NUM, False), "adapter": (_STR, False), "max_attempts": (_INT, False),
+        "retry_seconds": (_NUM, False), "http_url": (_STR, False), "http_token": (_STR, False),
+        "http_token_env": (_STR, False), "http_timeout_seconds": (_NUM, False),
+    },
+    "matching": {"underpayment_tolerance": (_STR, False), "our_ibans": (_LIST, False)},
+    "limits": {
+        "max_message_bytes": (_INT, False), "max_attachment_bytes": (_INT, False),
+        "max_pages": (_INT, False), "max_page_pixels": (_INT, False),
+        "ocr_seconds_per_page": (_NUM, False),
+    },
+}
+
+_SOURCE_SCHEMA: dict[str, tuple[type, bool]] = {
+    "name": (_STR, True), "kind": (_STR, True), "fax_gateway": (_BOOL, False),
+    "path": (_STR, False), "host": (_STR, False), "port": (_INT, False),
+    "security": (_STR, False), "username": (_STR, False), "password": (_STR, False),
+    "password_env": (_STR, False), "mailbox": (_STR, False),
+    "processed_mailbox": (_STR, False), "quarantine_mailbox": (_STR, False),
+    "ca_file": (_STR, False), "verify_certificate": (_BOOL, False), "poll_seconds": (_NUM, False),
+}
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+               list: "a list"}
+
+
+class _Checker:
+    """Validates one parsed TOML document against the schema; every error names its key."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.origin}: {key}: {problem}")
+
+    def table(self, data: Any, where: str, schema: dict[str, tuple[type, bool]]) -> dict:
+        if not isinstance(data, dict):
+            raise self.fail(where, "must be a table")
+        for key in data:
+            if key not in schema:
+                raise self.fail(f"{where}.{key}", "unknown key")
+        for key, (kind, required) in schema.items():
+            if key not in data:
+                if required:
+                    raise self.fail(f"{where}.{key}", "missing required key")
+                continue
+            self.check_type(f"{where}.{key}", data[key], kind)
+        return data
+
+    def check_type(self, key: str, value: Any, kind: type) -> None:
+        ok = isinstance(value, kind)
+        if kind is int and isinstance(value, bool):
+            ok = False
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            raise self.fail(key, f"expected {_TYPE_NAMES[kind]}, got {value!r}")
+
+    def one_of(self, key: str, value: str, allowed: tuple[str, ...]) -> str:
+        if value not in allowed:
+            raise self.fail(key, f"must be one of {', '.join(allowed)}; got {value!r}")
+        return value
+
+    def positive(self, key: str, value: float, allow_zero: bool = True) -> float:
+        if value < 0 or (value == 0 and not allow_zero):
+            wanted = "zero or positive" if allow_zero else "positive"
+            raise self.fail(key, f"must be {wanted}; got {value!r}")
+        return value
+
+
+def _secret(check: _Checker, table: dict, where: str, key: str) -> str | None:
+    """A secret is given inline (``key``) or named by an environment variable (``key_env``)."""
+    env_key = f"{key}_env"
+    if key in table and env_key in table:
+        raise check.fail(f"{where}.{key}", f"give either {key} or {env_key}, not both")
+    if env_key in table:
+        name = table[env_key]
+        if name not in os.environ:
+            raise check.fail(f"{where}.{env_key}", f"environment variable {name} is not set")
+        return os.environ[name]
+    return table.get(key)
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def _resolve_db_url(base: Path, url: str) -> str:
+    """``sqlite:///relative.db`` resolves against ``base``; other URLs pass unchanged."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != "sqlite:///:memory:":
+        rest = url[len(prefix):]
+        if not rest.startswith("/"):
+            return prefix + str((base / rest).resolve())
+    return url
+
+
+def _source(check: _Checker, raw: Any, index: int, base: Path) -> SourceSettings:
+    where = f"sources[{index}]"
+    table = check.table(raw, where, _SOURCE_SCHEMA)
+    kind = check.one_of(f"{where}.kind", table["kind"], SOURCE_KINDS)
+    common = {"name": table["name"], "kind": kind, "fax_gateway": table.get("fax_gateway", False)}
+    if kind == "folder":
+        for key in table:
+            if key not in ("name", "kind", "fax_gateway", "path"):
+                raise check.fail(f"{where}.{key}", "not a key of a folder source")
+        if "path" not in table:
+            raise check.fail(f"{where}.path", "missing required key for a folder source")
+        return SourceSettings(**common, path=_resolve(base, table["path"]))
+    for key in ("host", "username"):
+        if key not in table:
+            raise check.fail(f"{where}.{key}", "missing required key for an imap source")
+    if "path" in table:
+        raise check.fail(f"{where}.path", "not a key of an imap source")
+    security = check.one_of(f"{where}.security", table.get("security", "none"), SECURITY_MODES)
+    default_port = 993 if security == "ssl" else 143
+    password = _secret(check, table, where, "password")
+    if password is None:
+        raise check.fail(f"{where}.password", "missing: give password or password_env")
+    return SourceSettings(
+        **common, host=table["host"], port=table.get("port", default_port), security=security,
+        username=table["username"], password=password, mailbox=table.get("mailbox", "INBOX"),
+        processed_mailbox=table.get("processed_mailbox", "Processed"),
+        quarantine_mailbox=table.get("quarantine_mailbox", "Quarantine"),
+        ca_file=_resolve(base, table["ca_file"]) if "ca_file" in table else None,
+        verify_certificate=table.get("verify_certificate", True),
+        poll_seconds=check.positive(f"{where}.poll_seconds", table.get("poll_seconds", 60.0),
+                                    allow_zero=False),
+    )
+
+
+def _smtp(check: _Checker, table: dict, base: Path) -> SmtpSettings:
+    security = check.one_of("smtp.security", table.get("security", "none"), SECURITY_MODES)
+    default_port = {"none": 25, "starttls": 587, "ssl": 465}[security]
+    return SmtpSettings(
+        host=table["host"], port=table.get("port", default_port), security=security,
+        sender=table.get("sender", SmtpSettings.sender), username=table.get("username"),
+        password=_secret(check, table, "smtp", "password"),
+        retry_seconds=check.positive("smtp.retry_seconds", table.get("retry_seconds", 60.0)),
+        max_attempts=int(check.positive("smtp.max_attempts", table.get("max_attempts", 10),
+                                        allow_zero=False)),
+        timeout_seconds=check.positive("smtp.timeout_seconds", table.get("timeout_seconds", 30.0),
+                                       allow_zero=False),
+        ca_file=_resolve(base, table["ca_file"]) if "ca_file" in table else None,
+        verify_certificate=table.get("verify_certificate", True),
+    )
+
+
+def _renewal(check: _Checker, table: dict) -> RenewalSettings:
+    adapter = check.one_of("renewal.adapter", table.get("adapter", "log"), ("log", "http"))
+    if adapter == "http" and "http_url" not in table:
+        raise check.fail("renewal.http_url", "missing: required when adapter is \"http\"")
+    return RenewalSettings(
+        delay_hours=check.positive("renewal.delay_hours", table.get("delay_hours", 24.0)),
+        adapter=adapter,
+        max_attempts=int(check.positive("renewal.max_attempts", table.get("max_attempts", 5),
+                                        allow_zero=False)),
+        retry_seconds=check.positive("renewal.retry_seconds", table.get("retry_seconds", 300.0)),
+        http_url=table.get("http_url"),
+        http_token=_secret(check, table, "renewal", "http_token"),
+        http_timeout_seconds=check.positive("renewal.http_timeout_seconds",
+                                            table.get("http_timeout_seconds", 30.0), False),
+    )
+
+
+def _matching(check: _Checker, table: dict) -> MatchingSettings:
+    raw = table.get("underpayment_tolerance", "0.00")
+    try:
+        tolerance = Decimal(raw)
+    except InvalidOperation:
+        raise check.fail("matching.underpayment_tolerance",
+                         f"expected a decimal string such as \"0.50\", got {raw!r}") from None
+    if tolerance < 0:
+        raise check.fail("matching.underpayment_tolerance", f"must not be negative; got {raw!r}")
+    ibans = table.get("our_ibans", list(MatchingSettings.our_ibans))
+    if not all(isinstance(i, str) for i in ibans):
+        raise check.fail("matching.our_ibans", "expected a list of strings")
+    return MatchingSettings(underpayment_tolerance=tolerance,
+                            our_ibans=tuple(i.replace(" ", "").upper() for i in ibans))
+
+
+def _limits(check: _Checker, table: dict) -> LimitSettings:
+    values = {key: check.positive(f"limits.{key}", value, allow_zero=False)
+              for key, value in table.items()}
+    return LimitSettings(**values)
+
+
+def embedded_defaults(cwd: Path | None = None) -> Settings:
+    base = (cwd or Path.cwd()).resolve()
+    return Settings(
+        database_url=_resolve_db_url(base, "sqlite:///var/intake.sqlite3"),
+        sources=(SourceSettings(name="inbox", kind="folder", path=base / "var/inbox"),),
+        outbox_dir=base / "var/outbox",
+        originals_dir=base / "var/originals",
+    )
+
+
+def parse_settings(data: dict[str, Any], base: Path, origin: str) -> Settings:
+    """Validates a parsed TOML document; keys not given take the embedded defaults."""
+    check = _Checker(origin)
+    for key in data:
+        if key not in _SCHEMA and key != "sources":
+            raise check.fail(key, "unknown key")
+    tables = {name: check.table(data.get(name, {}), name, schema)
+              for name, schema in _SCHEMA.items() if name != "smtp"}
+    defaults = embedded_defaults(base)
+
+    db = tables["database"]
+    url = _secret(check, db, "database", "url") or "sqlite:///var/intake.sqlite3"
+    raw_sources = data.get("sources", None)
+    if raw_sources is None:
+        sources = defaults.sources
+    else:
+        if not isinstance(raw_sources, list) or not raw_sources:
+            raise check.fail("sources", "must be a non-empty array of tables ([[sources]])")
+        sources = tuple(_source(check, raw, i, base) for i, raw in enumerate(raw_sources))
+        names = [s.name for s in sources]
+        for name in names:
+            if names.count(name) > 1:
+                raise check.fail("sources.name", f"duplicate source name {name!r}")
+    smtp = None
+    if "smtp" in data:
+        smtp = _smtp(check, check.table(data["smtp"], "smtp", _SCHEMA["smtp"]), base)
+    outbox = tables["outbox"]
+    storage = tables["storage"]
+    return Settings(
+        database_url=_resolve_db_url(base, url),
+        sources=sources,
+        outbox_dir=_resolve(base, outbox.get("dir", "var/outbox")),
+        originals_dir=_resolve(base, storage.get("originals_dir", "var/originals")),
+        smtp=smtp,
+        renewal=_renewal(check, tables["renewal"]),
+        matching=_matching(check, tables["matching"]),
+        limits=_limits(check, tables["limits"]),
+        sender_name=outbox.get("sender_name", Settings.sender_name),
+        origin=origin,
+    )
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """``--config PATH``, else ``$PEC_INTAKE_CONFIG``, else the embedded defaults."""
+    chosen = path or os.environ.get("PEC_INTAKE_CONFIG") or None
+    if chosen is None:
+        return embedded_defaults()
+    file = Path(chosen)
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read configuration file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse_settings(data, file.resolve().parent, str(file))

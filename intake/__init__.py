@@ -1,0 +1,1 @@
+"""Intake: sources of messages, MIME parsing, text extraction and field extraction."""

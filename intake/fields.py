@@ -1,0 +1,407 @@
+"""From text to payment fields: order codes, amount, beneficiary IBAN, CRO/TRN, date, payer,
+method. Pure functions: text in, ``PaymentFields`` out.
+
+Receipts from any bank share a vocabulary, not a layout, so every field is chosen by the label
+nearest to it (on its line, or in the lines just above for label-over-value layouts), never by
+position on a page: 'Importo' beats 'Commissioni' and 'Totale addebitato'; 'Beneficiario'
+beats 'Ordinante'.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a field was read and how sure the reading is (0..1)."""
+
+    snippet: str
+    line: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class CodeCandidate:
+    code: str
+    confidence: float
+    raw: str
+    repaired: bool = False
+
+
+@dataclass
+class PaymentFields:
+    codes: list[str] = field(default_factory=list)
+    code_candidates: list[CodeCandidate] = field(default_factory=list)
+    amount: Decimal | None = None
+    currency: str | None = None
+    iban: str | None = None
+    transfer_ref: str | None = None
+    payment_date: date | None = None
+    payer: str | None = None
+    method: str = "unknown"
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not self.codes and self.amount is None and self.iban is None \
+            and self.transfer_ref is None
+
+
+def extract_fields(text: str) -> PaymentFields:
+    lines = _normalise(text).split("\n")
+    result = PaymentFields()
+    result.code_candidates = find_codes(lines)
+    result.codes = [c.code for c in result.code_candidates]
+    amount = find_amount(lines)
+    if amount:
+        result.amount, result.currency = amount[0], "EUR"
+        result.evidence["amount"] = amount[1]
+    for name, finder in (("iban", find_beneficiary_iban), ("transfer_ref", find_transfer_ref),
+                         ("payment_date", find_payment_date), ("payer", find_payer)):
+        found = finder(lines)
+        if found:
+            setattr(result, name, found[0])
+            result.evidence[name] = found[1]
+    result.method = find_method(lines)
+    return result
+
+
+# --- text helpers ------------------------------------------------------------------------
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    text = text.replace("\xa0", " ").replace("\u202f", " ").replace("\u2009", " ")
+    text = text.replace("\u20ac", "€").replace("\u2013", "-").replace("\u2014", "-")
+    return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
+
+
+def _context(lines: list[str], index: int, prefix: str, above: int = 3) -> str:
+    """The label context of a value: the lines just above and its own line up to the value."""
+    start = max(0, index - above)
+    return "\n".join(lines[start:index] + [prefix]).lower()
+
+
+def _nearest(context: str, groups: dict[str, re.Pattern[str]]) -> str | None:
+    """The group whose label stands closest before the value, or None."""
+    best, best_pos = None, -1
+    for name, pattern in groups.items():
+        for match in pattern.finditer(context):
+            if match.end() > best_pos:
+                best, best_pos = name, match.end()
+    return best
+
+
+def _evidence(lines: list[str], index: int, confidence: float) -> Evidence:
+    return Evidence(lines[index][:200], index, round(confidence, 2))
+
+
+# --- order codes -------------------------------------------------------------------------
+
+_CODE = re.compile(
+    r"(?<![A-Za-z0-9])R[ .\-_]{0,2}L[ .\-_]{0,2}M"
+    r"(?:[ .\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
+    r"(\d{3,10})(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def find_codes(lines: list[str]) -> list[CodeCandidate]:
+    """Every ``RLM`` code, normalised, most mentioned first (ties: first seen first)."""
+    text = "\n".join(lines)
+    seen: dict[str, list] = {}
+    for order, match in enumerate(_CODE.finditer(text)):
+        code = "RLM" + match.group(1)
+        exact = match.group(0).upper() == code
+        entry = seen.setdefault(code, [0, order, match.group(0), exact])
+        entry[0] += 1
+        entry[3] = entry[3] or exact
+    ranked = sorted(seen.items(), key=lambda item: (-item[1][0], item[1][1]))
+    return [CodeCandidate(code, 1.0 if exact else 0.95, raw)
+            for code, (_count, _order, raw, exact) in ranked]
+
+
+# --- amounts -----------------------------------------------------------------------------
+
+_AMOUNT = re.compile(
+    r"(?<![\d.,])(?P<sign>-\s?)?(?:(?P<cur1>EUR|€|euro)\s?)?"
+    r"(?P<num>\d{1,3}(?:\.\d{3})+,\d{2}|\d{1,3}(?:'\d{3})+,\d{2}|\d+,\d{2}"
+    r"|\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2})"
+    r"(?![\d]|[.,]\d)(?:\s?(?P<cur2>EUR|€|euro))?",
+    re.IGNORECASE,
+)
+
+# Checked in order: the first rule whose label is nearest wins (see _amount_label_score).
+_AMOUNT_LABELS: dict[str, re.Pattern[str]] = {
+    "fee": re.compile(r"commission|spese|oneri|\bcosto|bollo|\bfee|tariff"),
+    "balance": re.compile(r"saldo|disponibil|balance|\bfido|contabile\b|residu"),
+    "total_debit": re.compile(
+        r"totale\s*(?:addebit|dell.operazione|operazione|complessiv|pagato|da\s+addebitare)"
+        r"|import[oi]\s+(?:totale\s+)?addebitat|addebito\s+totale|total\s+amount|totale"),
+    "transfer": re.compile(
+        r"import[oi]\s*(?:del\s+|dell.)?(?:bonifico|versamento|disposto|operazione|ordinat|"
+        r"trasferit|pagat|assegno|bollettino|accreditat|in\s+euro|da\s+versare|versat|"
+        r"netto|rimessa|transazione)"),
+    "amount": re.compile(r"import[oi]|somma|ammontare|\bamount|\bvalore\b|in\s+cifre"),
+    "paid_words": re.compile(r"pagat|versat|bonificat|pagamento|versamento|bonifico|\beuro\b"),
+}
+_AMOUNT_SCORES = {"fee": -3.0, "balance": -4.0, "total_debit": -2.0, "transfer": 4.0,
+                  "amount": 3.0, "paid_words": 1.5}
+
+
+def parse_amount(raw: str) -> Decimal | None:
+    """'1.234,56' / '1,234.56' / '10,89' / '10.89' -> Decimal, or None."""
+    raw = raw.replace("'", "").replace(" ", "")
+    if "," in raw and "." in raw:
+        raw = raw.replace(".", "").replace(",", ".") if raw.rfind(",") > raw.rfind(".") \
+            else raw.replace(",", "")
+    elif "," in raw:
+        raw = raw.replace(",", ".")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return None
+    return value.quantize(Decimal("0.01")) if value.is_finite() else None
+
+
+def _amount_label_score(context: str) -> float:
+    nearest = _nearest(context, _AMOUNT_LABELS)
+    return _AMOUNT_SCORES[nearest] if nearest else 0.0
+
+
+def find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
+    """The transferred amount: the best-labelled one; fees, totals and balances lose."""
+    candidates: list[tuple[float, int, Decimal]] = []
+    for index, line in enumerate(lines):
+        previous_end = 0
+        for match in _AMOUNT.finditer(line):
+            value = parse_amount(match.group("num"))
+            if value is None or value <= 0 or value >= Decimal("1000000"):
+                continue
+            prefix = line[previous_end:match.start()]
+            has_label = re.search(r"[A-Za-z]{3}", prefix)
+            above = 0 if has_label else 2
+            context = _context(lines, index, prefix, above=above)
+            score = _amount_label_score(context)
+            if match.group("cur1") or match.group("cur2"):
+                score += 0.5
+            if "," in match.group("num"):
+                score += 0.25  # Italian notation: a money amount rather than a time or a code
+            candidates.append((score, index, value))
+            previous_end = match.end()
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda c: (c[0], -c[1]))
+    if best[0] >= 2.0:
+        return best[2], _evidence(lines, best[1], min(1.0, 0.6 + best[0] / 10))
+    # No labelled amount: accept only a single unambiguous value that no label rules out.
+    neutral = {c[2] for c in candidates if c[0] >= 0}
+    if len(neutral) == 1:
+        value = neutral.pop()
+        index = next(c[1] for c in candidates if c[2] == value)
+        return value, _evidence(lines, index, 0.5)
+    return None
+
+
+# --- IBAN --------------------------------------------------------------------------------
+
+_IBAN_START = re.compile(r"(?<![A-Z0-9])([A-Z]{2}) ?(\d) ?(\d)")
+_IBAN_LABELS = {
+    "beneficiary": re.compile(r"beneficiari|a\s+favore|destinatari|accredit|intestat[oa]\s+a|"
+                              r"creditore|payee|intestatario\s+c/c|c/c\s+intestato"),
+    "payer": re.compile(r"ordinante|addebit|dal\s+conto|mittente|pagatore|debitore|"
+                        r"eseguito\s+da|tuo\s+conto|tuo\s+iban|conto\s+di\s+prelievo"),
+}
+
+
+def find_ibans(lines: list[str]) -> list[tuple[str, int, str]]:
+    """Valid IBANs (checksum verified) as ``(iban, line, label_group)``."""
+    found = []
+    for index, line in enumerate(lines):
+        upper = line.upper()
+        for match in _IBAN_START.finditer(upper):
+            iban = _iban_at(upper, match.start())
+            if iban:
+                context = _context(lines, index, line[:match.start()])
+                found.append((iban, index, _nearest(context, _IBAN_LABELS) or ""))
+    return found
+
+
+def _iban_at(text: str, start: int) -> str | None:
+    compact = ""
+    for char in text[start:start + 50]:
+        if char.isalnum():
+            compact += char
+        elif char not in " -":
+            break
+    for length in range(min(len(compact), 34), 14, -1):
+        try:
+            return str(IBAN(compact[:length]).compact)
+        except SchwiftyException:
+            continue
+    return None
+
+
+def find_beneficiary_iban(lines: list[str]) -> tuple[str, Evidence] | None:
+    ibans = find_ibans(lines)
+    for wanted in ("beneficiary", ""):
+        for iban, index, group in ibans:
+            if group == wanted:
+                return iban, _evidence(lines, index, 0.95 if wanted else 0.6)
+    return None
+
+
+# --- CRO / TRN and other references --------------------------------------------------------
+
+_REFERENCES = [
+    (re.compile(r"\bTRN\b\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?([A-Z0-9]{11,35})", re.I), 1.0),
+    (re.compile(r"\bC\.?\s?R\.?\s?O\.?(?![A-Z])\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?(\d{8,16})",
+                re.I), 1.0),
+    (re.compile(r"(?:riferimento|identificativo|codice|numero|id|n\.)\s+"
+                r"(?:dell[ae]?\s*)?(?:operazione|transazione|movimento|disposizione|bonifico|"
+                r"pagamento|versamento|ordine\s+di\s+bonifico)\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})",
+                re.I), 0.85),
+    (re.compile(r"end\s*to\s*end\s*(?:id)?\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
+    (re.compile(r"(?:assegno|cheque)\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
+                re.I), 0.85),
+    (re.compile(r"\b(VCY[A-Z]?\s*\d{3,})", re.I), 0.8),
+]
+
+
+def find_transfer_ref(lines: list[str]) -> tuple[str, Evidence] | None:
+    for pattern, confidence in _REFERENCES:
+        for index, line in enumerate(lines):
+            for match in pattern.finditer(line):
+                value = re.sub(r"\s", "", match.group(1)).upper()
+                if sum(ch.isdigit() for ch in value) >= 4 and not value.startswith("RLM"):
+                    return value, _evidence(lines, index, confidence)
+    return None
+
+
+# --- dates -------------------------------------------------------------------------------
+
+_MONTHS = {"gen": 1, "feb": 2, "mar": 3, "apr": 4, "mag": 5, "giu": 6, "lug": 7, "ago": 8,
+           "set": 9, "ott": 10, "nov": 11, "dic": 12}
+_DATE_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?!\d)")
+_DATE_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_DATE_WORDS = re.compile(
+    r"(?<!\d)(\d{1,2})\s+(gen|feb|mar|apr|mag|giu|lug|ago|set|ott|nov|dic)[a-z]*\.?\s+(\d{4})",
+    re.I)
+_DATE_LABELS = {
+    "execution": re.compile(r"data\s*(?:di\s+|dell.)?(?:esecuzione|operazione|pagamento|"
+                            r"disposizione|accettazione|addebito|ordine|invio|emissione|"
+                            r"versamento|transazione)|eseguit[oa]\s+il|pagat[oa]\s+il|"
+                            r"effettuat[oa]\s+il|in\s+data|disposto\s+il"),
+    "value": re.compile(r"valuta|contabile|data\b|date\b|del\b|il\b"),
+    "other": re.compile(r"scadenza|nascita|stampa|generat|rilascio|aggiornat|validit"),
+}
+_DATE_SCORES = {"execution": 3.0, "value": 1.0, "other": -2.0}
+
+
+def _make_date(year: int, month: int, day: int) -> date | None:
+    if year < 100:
+        year += 2000
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        return None
+    return value if 2000 <= value.year <= 2100 else None
+
+
+def find_payment_date(lines: list[str]) -> tuple[date, Evidence] | None:
+    candidates: list[tuple[float, int, date]] = []
+    for index, line in enumerate(lines):
+        for pattern, order in ((_DATE_ISO, "ymd"), (_DATE_NUMERIC, "dmy"), (_DATE_WORDS, "dMy")):
+            for match in pattern.finditer(line):
+                a, b, c = match.groups()
+                if order == "ymd":
+                    value = _make_date(int(a), int(b), int(c))
+                elif order == "dmy":
+                    value = _make_date(int(c), int(b), int(a))
+                else:
+                    value = _make_date(int(c), _MONTHS[b.lower()[:3]], int(a))
+                if value is None:
+                    continue
+                prefix = line[:match.start()]
+                above = 0 if re.search(r"[A-Za-z]{3}", prefix) else 1
+                nearest = _nearest(_context(lines, index, prefix, above), _DATE_LABELS)
+                candidates.append((_DATE_SCORES.get(nearest or "", 0.0), index, value))
+    if not candidates:
+        return None
+    score, index, value = max(candidates, key=lambda c: (c[0], -c[1]))
+    if score < 0:
+        return None
+    return value, _evidence(lines, index, 0.9 if score >= 3 else 0.6)
+
+
+# --- payer -------------------------------------------------------------------------------
+
+_PAYER_LABEL = re.compile(
+    r"(?:^|\b)(?:nome\s+(?:e\s+cognome\s+)?(?:dell.)?ordinante|ordinante|eseguito\s+da|"
+    r"versante|pagatore|debitore|intestatario\s+(?:del\s+)?conto(?:\s+di\s+addebito)?|"
+    r"titolare\s+(?:del\s+)?conto|emittente|traente)\b\s*[:\-]?\s*(.*)$",
+    re.IGNORECASE)
+_NAME_STOP = re.compile(
+    r"\s{2,}|\s(?:iban|c\.?f\.?|codice|indirizzo|via|conto|banca|beneficiario|importo|"
+    r"data|n\.|nr\.?)\b.*$", re.IGNORECASE)
+
+
+def _clean_name(raw: str) -> str | None:
+    name = _NAME_STOP.sub("", raw).strip(" :;,.-")
+    if re.search(r"\d{3,}", name) or not re.search(r"[A-Za-zÀ-ÿ]{2}", name):
+        return None
+    words = name.split()
+    if not 1 <= len(words) <= 8 or len(name) > 80:
+        return None
+    return " ".join(words)
+
+
+_CLOSING = re.compile(r"^(?:cordiali|distinti|i\s+migliori)?\s*salut[ie]|^in\s+fede|"
+                      r"^con\s+osservanza", re.IGNORECASE)
+
+
+def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
+    """A labelled payer ('Ordinante: ...', label over value too); else the signature under a
+    letter's closing formula ('Distinti saluti' / name), as in cheque letters and emails."""
+    for index, line in enumerate(lines):
+        match = _PAYER_LABEL.search(line)
+        if not match:
+            continue
+        name = _clean_name(match.group(1))
+        if name is None and not match.group(1).strip() and index + 1 < len(lines):
+            if _PAYER_LABEL.search(lines[index + 1]):
+                continue  # a section heading ('Dati ordinante'): the label follows
+            name = _clean_name(lines[index + 1])
+        if name:
+            return name, _evidence(lines, index, 0.8)
+    for index, line in enumerate(lines[:-1]):
+        if _CLOSING.search(line):
+            name = _clean_name(lines[index + 1])
+            if name and len(name.split()) >= 2 and not re.search(r"[@:]", name):
+                return name, _evidence(lines, index + 1, 0.5)
+    return None
+
+
+# --- method ------------------------------------------------------------------------------
+
+_METHODS = {
+    "bollettino": re.compile(r"bollettin|conto\s+corrente\s+postale|c/c\s+postale|\bccp\b|"
+                             r"bancoposta|poste\s+italiane|postagiro", re.I),
+    "assegno": re.compile(r"\bassegn[oi]\b|cheque", re.I),
+    "bonifico": re.compile(r"bonific|sepa\s+credit\s+transfer|\bsct\b|giroconto|\btrn\b|"
+                           r"\bcro\b", re.I),
+    "carta": re.compile(r"carta\s+di\s+(?:credito|debito)|\bvisa\b|mastercard|maestro|"
+                        r"american\s+express|\bamex\b", re.I),
+}
+
+
+def find_method(lines: list[str]) -> str:
+    """The method named most often; ties go to the more specific (slip, cheque, transfer)."""
+    text = "\n".join(lines)
+    counts = {name: len(pattern.findall(text)) for name, pattern in _METHODS.items()}
+    best = max(counts, key=lambda name: counts[name])
+    return best if counts[best] else "unknown"

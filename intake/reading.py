@@ -1,0 +1,90 @@
+"""Reads every document of a message and combines their fields into one reading.
+
+Documents (attachments, dropped files) are the evidence and come first; the body text fills
+what they lack. A document that cannot be read does not stop the others.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from app.errors import BadDocument, NeedsOcr
+from config.settings import LimitSettings
+from intake.fields import PaymentFields, extract_fields
+from intake.message import Document, ParsedMessage
+from intake.text import DocumentText, OcrEngine, read_document
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DocumentReading:
+    document: Document
+    text: DocumentText | None = None
+    fields: PaymentFields | None = None
+    error: str | None = None
+    needs_ocr: bool = False
+
+
+@dataclass
+class Reading:
+    documents: list[DocumentReading]
+    fields: PaymentFields
+    text_source: str | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def needs_ocr(self) -> bool:
+        return any(d.needs_ocr for d in self.documents)
+
+    @property
+    def readable(self) -> bool:
+        return any(d.fields is not None for d in self.documents)
+
+
+def read_message(parsed: ParsedMessage, limits: LimitSettings,
+                 ocr: OcrEngine | None = None) -> Reading:
+    readings = [read_one(doc, limits, ocr) for doc in _evidence_order(parsed.documents)]
+    fields, source = combine(readings)
+    problems = [r.error for r in readings if r.error] + list(parsed.notes)
+    return Reading(readings, fields, source, problems)
+
+
+def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None) -> DocumentReading:
+    try:
+        text = read_document(doc, limits, ocr)
+    except NeedsOcr as exc:
+        return DocumentReading(doc, error=exc.reason, needs_ocr=True)
+    except BadDocument as exc:
+        return DocumentReading(doc, error=exc.reason)
+    return DocumentReading(doc, text, extract_fields(text.text))
+
+
+def _evidence_order(documents: list[Document]) -> list[Document]:
+    return sorted(documents, key=lambda d: d.origin == "body")
+
+
+def combine(readings: list[DocumentReading]) -> tuple[PaymentFields, str | None]:
+    """One set of fields for the message: each field from the first document that has it."""
+    combined = PaymentFields()
+    source: str | None = None
+    read = [r for r in readings if r.fields is not None and r.text is not None]
+    for reading in read:
+        fields = reading.fields
+        assert fields is not None and reading.text is not None
+        for candidate in fields.code_candidates:
+            if candidate.code not in combined.codes:
+                combined.codes.append(candidate.code)
+                combined.code_candidates.append(candidate)
+        for name in ("amount", "currency", "iban", "transfer_ref", "payment_date", "payer"):
+            if getattr(combined, name) is None and getattr(fields, name) is not None:
+                setattr(combined, name, getattr(fields, name))
+                if name in fields.evidence:
+                    combined.evidence[name] = fields.evidence[name]
+        if combined.method == "unknown":
+            combined.method = fields.method
+        if source is None and (fields.codes or fields.amount is not None):
+            source = reading.text.source
+    if source is None and read:
+        source = read[0].text.source  # type: ignore[union-attr]
+    return combined, source

@@ -1,0 +1,163 @@
+"""From a ``Document`` to its text: the PDF text layer first, OCR only where a page has none.
+
+OCR itself lives behind the ``OcrEngine`` protocol (``intake.ocr``), passed in, so extraction
+of text-layer PDFs and email bodies needs no Tesseract and tests can hand in a real engine.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from app.errors import BadDocument, NeedsOcr
+from config.settings import LimitSettings
+from intake.message import Document
+
+log = logging.getLogger(__name__)
+
+IMAGE_KINDS = {"tiff", "jpeg", "png", "gif", "bmp", "webp"}
+# A page whose text layer has fewer letters and digits than this is a scan with a stray
+# header, not a text document.
+MIN_USABLE_CHARS = 20
+
+
+@dataclass(frozen=True)
+class WordBox:
+    """A word and where it was read, in page fractions (0..1, origin top-left)."""
+
+    text: str
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    confidence: float = 1.0
+
+
+@dataclass
+class PageText:
+    number: int  # 1-based
+    text: str
+    source: str  # "text_layer" | "ocr" | "email_body"
+    words: list[WordBox] = field(default_factory=list)
+    confidence: float = 1.0
+
+
+@dataclass
+class DocumentText:
+    pages: list[PageText]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\f\n".join(p.text for p in self.pages)
+
+    @property
+    def source(self) -> str:
+        """The source of most of the text: what ``extract`` reports as ``text_source``."""
+        sources = [p.source for p in self.pages if p.text.strip()] or \
+            [p.source for p in self.pages]
+        return max(set(sources), key=sources.count) if sources else "text_layer"
+
+
+class OcrEngine(Protocol):
+    def read_image(self, data: bytes, limits: LimitSettings) -> list[PageText]:
+        """Every page of an image file (multi-page TIFF included)."""
+        ...
+
+    def read_pdf_pages(self, data: bytes, pages: list[int],
+                       limits: LimitSettings) -> list[PageText]:
+        """The given 1-based pages of a PDF, rasterised and read."""
+        ...
+
+
+def read_document(doc: Document, limits: LimitSettings,
+                  ocr: OcrEngine | None = None) -> DocumentText:
+    """Raises ``BadDocument`` (corrupt, encrypted, over a limit) or ``NeedsOcr``."""
+    if not doc.data:
+        raise BadDocument(f"{_name(doc)}: empty file (0 bytes)")
+    if len(doc.data) > limits.max_attachment_bytes:
+        raise BadDocument(f"{_name(doc)}: {len(doc.data)} bytes is over the limit of "
+                          f"{limits.max_attachment_bytes} bytes")
+    kind = doc.kind
+    if doc.origin == "body" or kind in ("text", "html"):
+        return _read_text(doc, kind)
+    if kind == "pdf":
+        return _read_pdf(doc, limits, ocr)
+    if kind in IMAGE_KINDS:
+        if ocr is None:
+            raise NeedsOcr(f"{_name(doc)}: needs OCR (image, no text layer)")
+        return DocumentText(ocr.read_image(doc.data, limits))
+    raise BadDocument(f"{_name(doc)}: unsupported file type ({doc.content_type})")
+
+
+def _name(doc: Document) -> str:
+    return doc.filename or ("message body" if doc.origin == "body" else "document")
+
+
+def _read_text(doc: Document, kind: str) -> DocumentText:
+    from intake.htmltext import html_to_text
+    text = doc.data.decode("utf-8", "replace")
+    if kind == "html":
+        text = html_to_text(text)
+    source = "email_body" if doc.origin == "body" else "text_layer"
+    return DocumentText([PageText(1, text, source)])
+
+
+def usable(text: str) -> bool:
+    return len(re.findall(r"[A-Za-z0-9]", text)) >= MIN_USABLE_CHARS
+
+
+def _read_pdf(doc: Document, limits: LimitSettings, ocr: OcrEngine | None) -> DocumentText:
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+    try:
+        pdf = pdfplumber.open(io.BytesIO(doc.data))
+    except PDFPasswordIncorrect:
+        raise BadDocument(f"{_name(doc)}: encrypted PDF (password protected)") from None
+    except Exception as exc:
+        raise BadDocument(f"{_name(doc)}: corrupt PDF ({type(exc).__name__}: {exc})") from None
+    with pdf:
+        try:
+            count = len(pdf.pages)
+        except Exception as exc:
+            raise BadDocument(f"{_name(doc)}: corrupt PDF ({type(exc).__name__})") from None
+        if count == 0:
+            raise BadDocument(f"{_name(doc)}: PDF has no pages")
+        if count > limits.max_pages:
+            raise BadDocument(f"{_name(doc)}: {count} pages is over the limit of "
+                              f"{limits.max_pages}")
+        pages = [_pdf_page_text(page, number) for number, page in enumerate(pdf.pages, 1)]
+    missing = [p.number for p in pages if not usable(p.text)]
+    if not missing:
+        return DocumentText(pages)
+    if ocr is None:
+        if len(missing) == len(pages):
+            raise NeedsOcr(f"{_name(doc)}: needs OCR (PDF without a text layer)")
+        return DocumentText(pages, [f"pages {missing} need OCR"])
+    read = {p.number: p for p in ocr.read_pdf_pages(doc.data, missing, limits)}
+    return DocumentText([read.get(p.number, p) for p in pages])
+
+
+def _pdf_page_text(page, number: int) -> PageText:  # noqa: ANN001 - pdfplumber.Page
+    try:
+        text = page.extract_text() or ""
+        width, height = float(page.width) or 1.0, float(page.height) or 1.0
+        words = [WordBox(w["text"], number, w["x0"] / width, w["top"] / height,
+                         w["x1"] / width, w["bottom"] / height)
+                 for w in page.extract_words()]
+    except Exception as exc:  # a broken content stream on one page
+        log.warning("page %d: text layer unreadable: %s", number, exc)
+        return PageText(number, "", "text_layer")
+    return PageText(number, text, "text_layer", words)
+
+
+def default_ocr() -> OcrEngine | None:
+    """The Tesseract engine when it is installed, else None (documents then need OCR)."""
+    try:
+        from intake.ocr import available_engine
+    except ImportError:
+        return None
+    return available_engine()

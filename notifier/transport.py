@@ -1,0 +1,90 @@
+"""Transports: SMTP (none / STARTTLS / SSL, optional login) or .eml files in a folder.
+
+Every mail carries ``Message-ID``, ``Date`` and ``Auto-Submitted: auto-generated``
+(RFC 3834) so that well-behaved auto-responders never answer it.
+"""
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import tempfile
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Protocol
+
+from app.errors import SourceUnreachable
+from config.settings import SmtpSettings
+
+
+class MailTransport(Protocol):
+    def send(self, message: EmailMessage, key: str) -> None:
+        """Delivers one message; raises ``SourceUnreachable`` when it could not."""
+        ...
+
+
+def build_message(*, sender: str, sender_name: str, to: str, subject: str, text: str,
+                  html: str | None, message_id: str, date) -> EmailMessage:  # noqa: ANN001
+    msg = EmailMessage()
+    msg["From"] = formataddr((sender_name, sender))
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(text)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+class FolderTransport:
+    """Writes each mail as ``<key>.eml``: writing the same key twice leaves one file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: EmailMessage, key: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"{_safe(key)}.eml"
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".out-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(bytes(message))
+        os.replace(tmp, target)
+
+
+class SmtpTransport:
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def _context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(
+            cafile=str(self.settings.ca_file) if self.settings.ca_file else None)
+        if not self.settings.verify_certificate:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def send(self, message: EmailMessage, key: str) -> None:
+        s = self.settings
+        try:
+            if s.security == "ssl":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds,
+                                                        context=self._context())
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            with client:
+                if s.security == "starttls":
+                    client.starttls(context=self._context())
+                if s.username:
+                    client.login(s.username, s.password or "")
+                client.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SourceUnreachable(f"SMTP {s.host}:{s.port}: {type(exc).__name__}: {exc}") \
+                from exc
+
+
+def _safe(key: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
