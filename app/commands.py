@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -227,27 +225,10 @@ def poll_once(settings: Settings, db: Database) -> int:
 
 
 def run_daemon(settings: Settings, db: Database) -> int:
-    """Polls every source at its interval until SIGTERM/SIGINT; finishes the message in hand."""
+    """The daemon (``app.daemon``): watches every source until SIGTERM/SIGINT."""
+    from app.daemon import run
     db.ensure_schema()
-    pipeline = _pipeline(settings, db)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    interval = min((s.poll_seconds for s in settings.sources), default=60.0)
-    if all(s.kind == "folder" for s in settings.sources):
-        interval = min(interval, 5.0)
-    log.info("daemon started: %d source(s), polling every %.0fs", len(settings.sources),
-             interval)
-    while not stop.is_set():
-        try:
-            summary = pipeline.poll_once()
-            if summary.outcomes or summary.mails_sent or summary.renewals_run:
-                log.info(summary.line())
-        except Exception:  # the daemon never dies of one bad cycle; the error is logged
-            log.exception("poll cycle failed; retrying in %.0fs", interval)
-        stop.wait(interval)
-    log.info("daemon stopped")
-    return 0
+    return run(settings, db, _pipeline(settings, db))
 
 
 # --- tables -------------------------------------------------------------------------------

@@ -254,32 +254,41 @@ class Pipeline:
 
     def _apply(self, session: Session, receipt: MessageRow, parsed: ParsedMessage,
                reading: Reading, decision: MatchDecision) -> tuple[str, ...]:
-        """Effects of a decision, in the message's transaction: decision recorded; for a
-        match, orders paid, renewal jobs and confirmation mails queued."""
+        """Effects of a decision, in the message's transaction."""
+        self._record_decision(session, receipt, decision)
+        if decision.outcome != MATCHED:
+            receipt.duplicate_of_id = decision.duplicate_of
+            return decision.order_codes
+        for code in decision.order_codes:
+            self._pay_order(session, receipt, code, reading, decision)
+        return decision.order_codes
+
+    def _record_decision(self, session: Session, receipt: MessageRow,
+                         decision: MatchDecision) -> None:
         session.add(MatchDecisionRow(
             message_id=receipt.id, outcome=decision.outcome, reason=decision.reason,
             order_codes=list(decision.order_codes),
             candidates=[{"code": c.code, "score": c.score, "reasons": list(c.reasons)}
                         for c in decision.candidates],
             inputs=decision.inputs, decided_at=self.clock()))
-        if decision.outcome != MATCHED:
-            receipt.duplicate_of_id = decision.duplicate_of
-            return decision.order_codes
+
+    def _pay_order(self, session: Session, receipt: MessageRow, code: str, reading: Reading,
+                   decision: MatchDecision) -> None:
+        """pending -> paid, then the renewal job and the confirmation mail, all in the
+        same transaction as the decision (the transactional outbox)."""
         now = self.clock()
         single = len(decision.order_codes) == 1
-        for code in decision.order_codes:
-            order_amount = orders_for_codes(session, [code])[code].amount
-            paid = reading.fields.amount if single and reading.fields.amount else order_amount
-            row = mark_paid(session, code, paid, now, reason=f"receipt #{receipt.id}: "
-                            f"{decision.reason}")
-            session.add(ReceiptOrderRow(message_id=receipt.id, order_id=row.id, amount=paid))
-            due = now + timedelta(hours=self.settings.renewal.delay_hours)
-            session.add(RenewalJobRow(order_id=row.id, due_at=due, status="pending",
-                                      idempotency_key=f"renewal:{code}:{receipt.id}"))
-            mail = compose.payment_received(to_order(row), paid, due, self.settings.sender_name)
-            outbox.queue(session, mail, f"payment-received:{code}:{receipt.id}", row.id,
-                         self._sender().split("@")[-1])
-        return decision.order_codes
+        order_amount = orders_for_codes(session, [code])[code].amount
+        paid = reading.fields.amount if single and reading.fields.amount else order_amount
+        row = mark_paid(session, code, paid, now,
+                        reason=f"receipt #{receipt.id}: {decision.reason}")
+        session.add(ReceiptOrderRow(message_id=receipt.id, order_id=row.id, amount=paid))
+        due = now + timedelta(hours=self.settings.renewal.delay_hours)
+        session.add(RenewalJobRow(order_id=row.id, due_at=due, status="pending",
+                                  idempotency_key=f"renewal:{code}:{receipt.id}"))
+        mail = compose.payment_received(to_order(row), paid, due, self.settings.sender_name)
+        outbox.queue(session, mail, f"payment-received:{code}:{receipt.id}", row.id,
+                     self._sender().split("@")[-1])
 
     def _finish(self, session: Session, receipt: MessageRow, status: str, reason: str | None,
                 codes: tuple[str, ...] = ()) -> Outcome:

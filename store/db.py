@@ -50,20 +50,26 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The applied revision(s), comma-separated when independent branches are applied."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    heads = ScriptDirectory.from_config(_alembic_config(engine)).get_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def migrate(engine: Engine) -> tuple[str | None, str | None]:
-    """Upgrades the schema to head; returns (revision before, revision after)."""
+    """Upgrades the schema to every head; returns (revision before, revision after).
+
+    "heads", not "head": independent migrations written side by side (each revising the
+    same parent) are all applied without a merge revision."""
     try:
         before = current_revision(engine)
         if before != head_revision(engine):
-            command.upgrade(_alembic_config(engine), "head")
+            command.upgrade(_alembic_config(engine), "heads")
         return before, current_revision(engine)
     except SQLAlchemyError as exc:
         raise ConfigError(f"database.url: cannot migrate {engine.url!r}: {exc}") from None
