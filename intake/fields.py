@@ -199,7 +199,8 @@ def find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
     if best[0] >= 2.0:
         return best[2], _evidence(lines, best[1], min(1.0, 0.6 + best[0] / 10))
     # No labelled amount: accept only a single unambiguous value that no label rules out.
-    neutral = {c[2] for c in candidates if c[0] >= 0}
+    # (a bare "10.30" with no label, currency or Italian comma is as likely a time)
+    neutral = {c[2] for c in candidates if c[0] > 0}
     if len(neutral) == 1:
         value = neutral.pop()
         index = next(c[1] for c in candidates if c[2] == value)
