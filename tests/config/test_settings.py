@@ -8,7 +8,6 @@ import pytest
 
 from app.errors import ConfigError
 from config.settings import embedded_defaults, load_settings
-
 from tests.conftest import run_subprocess
 
 CONTRACT_EXAMPLE = """

@@ -6,6 +6,7 @@ Used by the tests, the demo and the benchmarks. PDFs are real (reportlab), email
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 from dataclasses import dataclass, field, replace
@@ -251,6 +252,7 @@ class MailSpec:
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # name, type, data
     sent: datetime = datetime(2026, 3, 14, 10, 30, tzinfo=UTC)
     extra_headers: dict[str, str] = field(default_factory=dict)
+    message_id: str | None = None
 
 
 def build_email(mail: MailSpec) -> bytes:
@@ -259,7 +261,10 @@ def build_email(mail: MailSpec) -> bytes:
     msg["To"] = mail.to
     msg["Subject"] = mail.subject
     msg["Date"] = format_datetime(mail.sent)
-    msg["Message-ID"] = make_msgid(domain="example.com")
+    # deterministic, so that the same spec builds the same bytes (tests compare hashes)
+    seed = f"{mail.sender}|{mail.subject}|{mail.body}|{[a[0] for a in mail.attachments]}"
+    msg["Message-ID"] = mail.message_id or \
+        f"<{hashlib.sha256(seed.encode()).hexdigest()[:20]}@example.com>"
     for name, value in mail.extra_headers.items():
         msg[name] = value
     msg.set_content(mail.body)
@@ -269,6 +274,9 @@ def build_email(mail: MailSpec) -> bytes:
     for name, ctype, data in mail.attachments:
         maintype, subtype = ctype.split("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    for index, part in enumerate(msg.walk()):
+        if part.is_multipart():
+            part.set_boundary(f"==boundary-{index}-{hashlib.sha256(seed.encode()).hexdigest()[:12]}")
     return bytes(msg)
 
 
