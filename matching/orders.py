@@ -16,7 +16,7 @@ from app.errors import ConfigError
 REQUIRED_COLUMNS = ("code", "userid", "pec_address", "customer_name", "customer_email",
                     "amount", "expiry_date", "years")
 OPTIONAL_COLUMNS = ("ordered_at",)
-CODE_PATTERN = re.compile(r"^RLM\d{3,10}$")
+CODE_PATTERN = re.compile(r"^RLM\d{1,12}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 MAX_YEARS = 10
 
