@@ -1,20 +1,64 @@
 """The match decision: which pending order(s) a receipt pays, or why none.
 
-Pure and deterministic: the receipt's fields and the orders its codes name go in, a
-``MatchDecision`` comes out. An order is paid only on solid evidence: a code naming exactly
-that pending order and an amount equal to what it costs. Everything else goes to review with
-a reason a person can read.
+Pure and deterministic: the receipt's fields, who sent it, and the candidate orders (those its
+codes name, those one character away from a code read, those of the sender's email) go in; a
+``MatchDecision`` comes out. Zero false payments first: an order is paid only when its code
+and its amount are both backed by the evidence and every hard rule holds; everything else goes
+to review (``unmatched``) with the ranked candidates and a reason a person can read.
+
+The hard rules, in order (docs/matching.md has the table):
+
+1. the same payment seen before -> ``duplicate``;
+2. paid to an IBAN that is not ours, or no amount -> review;
+3. codes read: the pending order(s) they name, with the amount equal (or short within
+   ``underpayment_tolerance``, or over: paid and flagged for refund review); a code that may
+   be misread (OCR, repaired, low confidence) pays only with no other pending order one
+   character away, unless the amount and another independent signal single it out; a code
+   naming no order pays the one order one character away that amount and sender or payer
+   single out; an order already paid -> review as a possible double payment;
+4. no code: the sender's email belongs to exactly one customer with exactly one pending
+   order of exactly that amount -> paid; otherwise review with those orders;
+5. a payment dated before the order existed -> review; an order the online procedure
+   cannot renew (matching.rules) -> ``support``.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from intake.fields import PaymentFields
+from matching.codes import distance
 from matching.orders import Order
+from matching.rules import support_reason
+from matching.signals import (
+    EQUAL,
+    NEAR,
+    NO_CODE,
+    OVER,
+    SHORT_TOLERATED,
+    WEAK,
+    Assessment,
+    CodeRead,
+    amount_relation,
+    assess,
+    code_reads,
+    euro,
+    normalise_name,
+)
 
-MATCHED, UNMATCHED, DUPLICATE = "matched", "unmatched", "duplicate"
+MATCHED, UNMATCHED, DUPLICATE, SUPPORT = "matched", "unmatched", "duplicate", "support"
+# order flags for a person to look at; the order's status is unaffected
+REFUND_REVIEW = "refund_review"              # overpaid: refund the difference?
+SHORTFALL = "underpaid_within_tolerance"     # paid, a bank fee short: the difference recorded
+DOUBLE_PAYMENT_REVIEW = "double_payment_review"  # paid again by a different payment?
+# statuses of an order whose payment is already recorded
+PAID_STATUSES = ("paid", "renewing", "renewed", "renewal_failed", "support")
+MAX_CANDIDATES = 10
+
+__all__ = ["DUPLICATE", "MATCHED", "SUPPORT", "UNMATCHED", "Candidate", "MatchDecision",
+           "OrderFlag", "PriorReceipt", "decide", "euro"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +69,13 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class OrderFlag:
+    code: str
+    flag: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class MatchDecision:
     outcome: str
     reason: str
@@ -32,88 +83,254 @@ class MatchDecision:
     candidates: tuple[Candidate, ...] = ()
     duplicate_of: int | None = None
     inputs: dict = field(default_factory=dict)
+    flags: tuple[OrderFlag, ...] = ()
+    # (code, why) for orders paid but routed to sales support instead of the online renewal
+    support: tuple[tuple[str, str], ...] = ()
+
+    def support_reason(self, code: str) -> str | None:
+        return dict(self.support).get(code)
 
 
 @dataclass(frozen=True)
 class PriorReceipt:
-    """An earlier receipt carrying the same evidence (same document, same CRO/TRN)."""
+    """An earlier receipt carrying the same payment (same document, CRO/TRN, or details)."""
 
     receipt_id: int
     why: str
     order_codes: tuple[str, ...]
 
 
-def euro(value: Decimal) -> str:
-    """Italian notation for reasons people read: 1.234,56."""
-    text = f"{value:,.2f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+class _Review(Exception):
+    """Raised inside the decision to send the receipt to review (keeps the rules flat)."""
+
+    def __init__(self, reason: str, flags: tuple[OrderFlag, ...] = ()) -> None:
+        super().__init__(reason)
+        self.reason, self.flags = reason, flags
+
+
+@dataclass(frozen=True)
+class _Receipt:
+    fields: PaymentFields
+    reads: list[CodeRead]
+    assessed: list[Assessment]   # best first
+    tolerance: Decimal
+    today: date | None
 
 
 def decide(fields: PaymentFields, orders: Mapping[str, Order], our_ibans: Sequence[str],
-           prior: PriorReceipt | None = None) -> MatchDecision:
-    """``orders`` holds the order, whatever its status, for each code found that exists."""
-    inputs = _inputs(fields, orders)
+           prior: PriorReceipt | None = None, *, sender: str | None = None,
+           certified_sender: str | None = None, today: date | None = None,
+           tolerance: Decimal = Decimal("0.00"), text_source: str | None = None,
+           ) -> MatchDecision:
+    """``orders``: every candidate order, whatever its status, keyed by code (those the
+    codes read name, those one edit away from them, those of the sender's address).
+    ``today`` is the day the payment would be recorded (for the expiry rule)."""
+    reads = code_reads(fields, text_source)
+    senders = [s for s in (sender, certified_sender) if s]
+    assessed = sorted((a for a in (assess(o, reads, fields, senders, tolerance)
+                                   for o in orders.values())
+                       if a.signals.link != NO_CODE or a.signals.email),
+                      key=lambda a: (-a.score, a.order.code))
+    receipt = _Receipt(fields, reads, assessed, tolerance, today or fields.payment_date)
+    inputs = _inputs(fields, reads, orders, senders, receipt.today, tolerance, text_source)
+    candidates = _candidates(receipt, orders)
     if prior is not None:
         return MatchDecision(DUPLICATE, f"same receipt as #{prior.receipt_id} ({prior.why})",
-                             prior.order_codes, duplicate_of=prior.receipt_id, inputs=inputs)
-    if not fields.codes:
-        return MatchDecision(UNMATCHED, "no order code (RLM...) found", inputs=inputs)
-    candidates = tuple(_candidate(code, orders.get(code), fields.amount)
-                       for code in fields.codes)
+                             prior.order_codes, candidates, prior.receipt_id, inputs)
+    try:
+        chosen, lead = _choose(receipt, our_ibans)
+        return _assign(receipt, chosen, lead, candidates, inputs)
+    except _Review as review:
+        return MatchDecision(UNMATCHED, review.reason, (), candidates, None, inputs,
+                             review.flags)
+
+
+def _choose(r: _Receipt, our_ibans: Sequence[str]) -> tuple[list[Assessment], str]:
+    fields = r.fields
     if fields.iban and fields.iban not in our_ibans:
-        return MatchDecision(UNMATCHED, f"paid to IBAN {fields.iban}, which is not ours",
-                             candidates=candidates, inputs=inputs)
+        raise _Review(f"paid to IBAN {fields.iban}, which is not ours; never paid "
+                      "automatically" + _details(r.assessed[:3]))
     if fields.amount is None:
-        return MatchDecision(UNMATCHED, _join("no amount found", candidates),
-                             candidates=candidates, inputs=inputs)
-    pending = [orders[c] for c in fields.codes if c in orders and orders[c].status == "pending"]
-    exact = [o for o in pending if o.amount == fields.amount]
-    if len(exact) == 1 and len(pending) == 1:
-        order = exact[0]
-        return MatchDecision(MATCHED, f"code {order.code} and amount {euro(order.amount)} "
-                             "match a pending order", (order.code,), candidates, inputs=inputs)
-    if len(pending) > 1 and sum(o.amount for o in pending) == fields.amount:
-        codes = tuple(o.code for o in pending)
-        return MatchDecision(MATCHED, f"one payment of {euro(fields.amount)} for orders "
-                             f"{', '.join(codes)}", codes, candidates, inputs=inputs)
+        raise _Review("no amount found" + _details(r.assessed[:3]))
+    if fields.currency not in (None, "EUR"):
+        raise _Review(f"amount in {fields.currency}, not EUR")
+    return _by_codes(r) if r.reads else _by_sender(r)
+
+
+# --- rule 3: codes read -------------------------------------------------------------------
+
+def _by_codes(r: _Receipt) -> tuple[list[Assessment], str]:
+    by_code = {a.order.code: a for a in r.assessed}
+    named = [by_code[read.code] for read in r.reads if read.code in by_code]
+    pending = [a for a in named if a.signals.pending]
+    if len(pending) == 1:
+        return [_single(r, pending[0])], ""
     if len(pending) > 1:
-        return MatchDecision(UNMATCHED, _join(
-            f"codes {', '.join(o.code for o in pending)} found; amount "
-            f"{euro(fields.amount)} matches neither one of them nor their sum", candidates),
-            candidates=candidates, inputs=inputs)
-    return MatchDecision(UNMATCHED, _join("", candidates), candidates=candidates, inputs=inputs)
+        return _several(r, pending)
+    paid = [a for a in named if a.order.status in PAID_STATUSES]
+    if paid:
+        flags = tuple(OrderFlag(a.order.code, DOUBLE_PAYMENT_REVIEW,
+                                f"another payment of {euro(r.fields.amount)} arrived for it "
+                                "(possible double payment)") for a in paid)
+        raise _Review("possible double payment: " + "; ".join(
+            f"order {a.order.code} is already {a.order.status}" for a in paid)
+            + _details(named), flags)
+    if named:
+        raise _Review(_details(named).lstrip("; "))
+    return _fuzzy(r)
 
 
-def _candidate(code: str, order: Order | None, amount: Decimal | None) -> Candidate:
-    if order is None:
-        return Candidate(code, 0.0, (f"code {code} found; no such order",))
-    if order.status != "pending":
-        return Candidate(code, 0.1, (f"code {code} found; the order is already {order.status}",))
-    if amount is None:
-        return Candidate(code, 0.5, (f"code {code} found; no amount to compare with "
-                                     f"{euro(order.amount)}",))
-    if amount == order.amount:
-        return Candidate(code, 1.0, (f"code {code} found; amount {euro(amount)} matches",))
-    gap = abs(order.amount - amount)
-    side = "short of" if amount < order.amount else "more than"
-    return Candidate(code, 0.4, (f"code {code} found; amount {euro(amount)} is {euro(gap)} "
-                                 f"{side} {euro(order.amount)}",))
+def _single(r: _Receipt, a: Assessment) -> Assessment:
+    s = a.signals
+    if s.amount not in (EQUAL, SHORT_TOLERATED, OVER):
+        raise _Review(_details([a]).lstrip("; "))
+    if s.link != WEAK:
+        return a
+    if s.amount != EQUAL:
+        raise _Review(f"code {a.order.code} may be misread and the amount is not equal"
+                      + _details([a]))
+    rivals = _rivals(r, a)
+    if rivals and not _singled_out(a, rivals):
+        raise _Review(
+            f"code {a.order.code} may be misread: pending order(s) "
+            f"{', '.join(b.order.code for b in rivals)} are one character away and amount "
+            "plus sender or payer do not single one out" + _details([a] + rivals))
+    return a
 
 
-def _join(lead: str, candidates: tuple[Candidate, ...]) -> str:
-    parts = [lead] if lead else []
-    parts += [reason for c in candidates for reason in c.reasons]
-    return "; ".join(parts)
+def _rivals(r: _Receipt, a: Assessment) -> list[Assessment]:
+    """Other pending orders a misread of ``a``'s code could have come from."""
+    return [b for b in r.assessed if b is not a and b.signals.pending
+            and distance(b.order.code, a.order.code) <= 1]
 
 
-def _inputs(fields: PaymentFields, orders: Mapping[str, Order]) -> dict:
+def _singled_out(a: Assessment, rivals: list[Assessment]) -> bool:
+    def fits(x: Assessment) -> bool:
+        return x.signals.amount == EQUAL and x.signals.corroborated
+    return fits(a) and not any(fits(b) for b in rivals)
+
+
+def _several(r: _Receipt, pending: list[Assessment]) -> tuple[list[Assessment], str]:
+    """One payment for several orders: all of them, when the amount covers their sum."""
+    codes = ", ".join(a.order.code for a in pending)
+    total = sum((a.order.amount for a in pending), Decimal("0.00"))
+    relation, _gap = amount_relation(total, r.fields.amount, Decimal("0.00"))
+    if relation not in (EQUAL, OVER):
+        raise _Review(f"codes {codes} found; amount {euro(r.fields.amount)} matches neither "
+                      f"one of them nor their sum {euro(total)}" + _details(pending))
+    for a in pending:
+        if a.signals.link == WEAK and _rivals(r, a):
+            raise _Review(f"code {a.order.code} may be misread: another pending order is "
+                          "one character away" + _details(pending))
+    return pending, f"one payment of {euro(r.fields.amount)} for orders {codes} " \
+                    f"(sum {euro(total)})"
+
+
+def _fuzzy(r: _Receipt) -> tuple[list[Assessment], str]:
+    """No code read names an order: one order one character away may be meant, when the
+    amount and the sender or payer single it out among all such orders."""
+    missing = ", ".join(read.code for read in r.reads)
+    near = [a for a in r.assessed if a.signals.link == NEAR and a.signals.pending]
+    fits = [a for a in near if a.signals.amount == EQUAL and a.signals.corroborated]
+    if len(fits) == 1:
+        a = fits[0]
+        return [a], (f"no order has code {a.signals.read.code}; order {a.order.code} is one "  # type: ignore[union-attr]
+                     "character away and amount plus sender or payer single it out")
+    if len(fits) > 1:
+        raise _Review(f"code(s) {missing} found, no such order; several orders one character "
+                      "away fit" + _details(fits))
+    raise _Review(f"code(s) {missing} found; no such order" + _details(near[:3]))
+
+
+# --- rule 4: no code ----------------------------------------------------------------------
+
+def _by_sender(r: _Receipt) -> tuple[list[Assessment], str]:
+    mine = [a for a in r.assessed if a.signals.email]
+    if not mine:
+        raise _Review("no order code (RLM...) found, and the sender is not a known customer")
+    customers = {normalise_name(a.order.customer_name) for a in mine}
+    fitting = [a for a in mine if a.signals.pending and a.signals.amount == EQUAL]
+    amount = euro(r.fields.amount)  # type: ignore[arg-type]
+    if len(fitting) == 1 and len(customers) == 1:
+        return fitting, (f"no code found; the sender's only pending order of {amount} is "
+                         f"{fitting[0].order.code}")
+    if len(customers) > 1:
+        raise _Review(f"no order code found; the sender's address belongs to "
+                      f"{len(customers)} customers" + _details(mine[:5]))
+    if fitting:
+        raise _Review(f"no order code found; the sender has {len(fitting)} pending orders "
+                      f"of {amount}: {', '.join(a.order.code for a in fitting)}")
+    raise _Review(f"no order code found; none of the sender's pending orders is for {amount}"
+                  + _details(mine[:5]))
+
+
+# --- rule 5: the chosen orders ------------------------------------------------------------
+
+def _assign(r: _Receipt, chosen: list[Assessment], lead: str,
+            candidates: tuple[Candidate, ...], inputs: dict) -> MatchDecision:
+    early = [a for a in chosen if a.signals.before_order]
+    if early:
+        raise _Review(f"payment dated {r.fields.payment_date} is before order "
+                      f"{early[0].order.code} was placed ({early[0].order.ordered_at})"
+                      + _details(chosen))
+    codes = tuple(a.order.code for a in chosen)
+    flags = _amount_flags(r, chosen)
+    support = tuple((a.order.code, why) for a in chosen
+                    if (why := support_reason(a.order, r.today)) is not None)
+    reason = lead or "; ".join(chosen[0].reasons)
+    if support:
+        reason += "; routed to sales support: " + "; ".join(f"{c}: {w}" for c, w in support)
+    return MatchDecision(SUPPORT if support else MATCHED, reason, codes, candidates, None,
+                         inputs, flags, support)
+
+
+def _amount_flags(r: _Receipt, chosen: list[Assessment]) -> tuple[OrderFlag, ...]:
+    paid = r.fields.amount
+    assert paid is not None
+    total = sum((a.order.amount for a in chosen), Decimal("0.00"))
+    codes = ", ".join(a.order.code for a in chosen)
+    if paid > total:
+        why = f"paid {euro(paid)} for {codes} costing {euro(total)}: {euro(paid - total)} over"
+        return tuple(OrderFlag(a.order.code, REFUND_REVIEW, why) for a in chosen)
+    if paid < total and chosen[0].signals.amount == SHORT_TOLERATED:
+        why = (f"paid {euro(paid)} for {codes} costing {euro(total)}: {euro(total - paid)} "
+               "short, within the tolerance for bank fees")
+        return tuple(OrderFlag(a.order.code, SHORTFALL, why) for a in chosen)
+    return ()
+
+
+# --- what is recorded ---------------------------------------------------------------------
+
+def _details(assessed: Sequence[Assessment]) -> str:
+    return "".join("; " + "; ".join(a.reasons) for a in assessed)
+
+
+def _candidates(r: _Receipt, orders: Mapping[str, Order]) -> tuple[Candidate, ...]:
+    ranked = [Candidate(a.order.code, a.score, a.reasons) for a in r.assessed]
+    unknown = [Candidate(read.code, 0.0, (f"code {read.code} found; no such order",))
+               for read in r.reads if read.code not in orders]
+    return tuple(ranked[:MAX_CANDIDATES] + unknown)
+
+
+def _inputs(fields: PaymentFields, reads: list[CodeRead], orders: Mapping[str, Order],
+            senders: list[str], today: date | None, tolerance: Decimal,
+            text_source: str | None) -> dict:
     return {
         "codes": list(fields.codes),
+        "code_reads": [{"code": r.code, "confidence": r.confidence, "raw": r.raw,
+                        "repaired": r.repaired, "ocr": r.ocr} for r in reads],
         "amount": str(fields.amount) if fields.amount is not None else None,
+        "currency": fields.currency,
         "iban": fields.iban,
         "transfer_ref": fields.transfer_ref,
         "payment_date": fields.payment_date.isoformat() if fields.payment_date else None,
         "payer": fields.payer,
-        "orders": {code: {"status": o.status, "amount": str(o.amount)}
+        "senders": senders,
+        "today": today.isoformat() if today else None,
+        "underpayment_tolerance": str(tolerance),
+        "text_source": text_source,
+        "orders": {code: {"status": o.status, "amount": str(o.amount),
+                          "customer_email": o.customer_email, "userid": o.userid,
+                          "expiry_date": o.expiry_date.isoformat()}
                    for code, o in sorted(orders.items())},
     }
