@@ -109,7 +109,8 @@ def orders_list(db: Database, status: str | None, as_json: bool) -> int:
 def receipt_json(row: MessageRow, decision: MatchDecisionRow | None) -> dict[str, Any]:
     combined = next((e for e in reversed(row.extractions) if e.document_id is None), None)
     return {
-        "id": row.id, "source": row.source, "message_id": row.message_id,
+        "id": row.id, "source": row.source, "source_ref": row.source_ref,
+        "message_id": row.message_id,
         "filename": row.filename, "status": row.status, "reason": row.reason,
         "codes": list(combined.codes) if combined else [],
         "amount": _money(combined.amount) if combined else None,
