@@ -11,4 +11,4 @@ def open_source(settings, limits=None) -> Source:  # noqa: ANN001 - SourceSettin
         from intake.sources.folder import FolderSource
         return FolderSource(settings)
     from intake.sources.imap import ImapSource
-    return ImapSource(settings)
+    return ImapSource(settings, limits)
