@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import BadMessage, SourceUnreachable
 from config.settings import Settings
-from intake.message import ParsedMessage, parse_incoming
+from intake.message import ParsedMessage, arrival_facts, parse_incoming
 from intake.reading import Reading, read_message
 from intake.sources import IncomingMessage, Settlement, open_source
 from intake.text import OcrEngine
@@ -127,7 +127,8 @@ class Pipeline:
     def take_in(self, incoming: IncomingMessage) -> Outcome:
         """Processes one message exactly once and returns its committed outcome."""
         started = time.monotonic()
-        known = self._known_outcome(incoming)
+        message_id, _facts = arrival_facts(incoming)
+        known = self._known_outcome(incoming, message_id)
         if known is None:
             self.originals.put(incoming.raw)
             try:
@@ -135,10 +136,10 @@ class Pipeline:
             except (IntegrityError, OrderNoLongerPending):
                 # another process recorded this message or paid this order first:
                 # what it committed is the truth; re-read or re-decide against it.
-                known = self._known_outcome(incoming) or self._process(incoming)
-        log.info("source=%s id=%s outcome=%s%s reason=%s took=%.3fs", incoming.source,
-                 incoming.key, known.status + (" (already recorded)" if known.already_known
-                                               else ""),
+                known = self._known_outcome(incoming, message_id) or self._process(incoming)
+        log.info("source=%s id=%s message_id=%s outcome=%s%s reason=%s took=%.3fs",
+                 incoming.source, incoming.key, message_id or "-",
+                 known.status + (" (already recorded)" if known.already_known else ""),
                  f" orders={','.join(known.order_codes)}" if known.order_codes else "",
                  known.reason or "-", time.monotonic() - started)
         return known
@@ -167,22 +168,34 @@ class Pipeline:
 
     # --- steps ------------------------------------------------------------------------------
 
-    def _known_outcome(self, incoming: IncomingMessage) -> Outcome | None:
+    def _known_outcome(self, incoming: IncomingMessage,
+                       message_id: str | None = None) -> Outcome | None:
+        """The committed outcome of this arrival: by (source, identity), or, for a mailbox
+        (identity "<UIDVALIDITY>:<UID>"), by Message-ID + content hash, so a message seen
+        again under a new UIDVALIDITY (mailbox rebuilt, restored) is not processed twice."""
         with self.db.session() as session:
             row = session.scalar(select(MessageRow).where(
                 MessageRow.source == incoming.source,
                 MessageRow.source_key == incoming.stable_id))
+            if row is None and message_id and "uidvalidity" in incoming.metadata:
+                row = session.scalars(select(MessageRow).where(
+                    MessageRow.source == incoming.source,
+                    MessageRow.sha256 == self.originals_digest(incoming),
+                    MessageRow.message_id == message_id).order_by(MessageRow.id)).first()
             if row is None:
                 return None
             codes = tuple(link.order.code for link in row.orders)
             return Outcome(row.id, row.status, row.reason, codes, already_known=True)
 
     def _record_arrival(self, session: Session, incoming: IncomingMessage) -> MessageRow:
+        # Message-ID and the PEC/fax facts are recorded at arrival, so even a message that
+        # cannot be parsed later is recognised by Message-ID + hash (see _known_outcome).
+        message_id, facts = arrival_facts(incoming)
         receipt = MessageRow(
             source=incoming.source, source_key=incoming.stable_id, source_ref=incoming.key,
             sha256=self.originals_digest(incoming), size=len(incoming.raw),
             filename=incoming.filename, status="received", received_at=self.clock(),
-            metadata_json=dict(incoming.metadata) or None,
+            message_id=message_id, metadata_json={**incoming.metadata, **facts} or None,
         )
         session.add(receipt)
         session.flush()  # raises IntegrityError if another process recorded it first
