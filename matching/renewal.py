@@ -2,13 +2,18 @@
 renewed online at all (the guides in ``seeds/``, digested in DOMAIN.md and docs/renewals.md).
 
 - The new expiry is the *current* expiry plus the ordered years, whatever the day the renewal
-  runs: renewing early loses nothing, and renewing late (inside the 6-month grace after
-  expiry, while the mailbox can only be read) gains nothing: the lapsed months are not added.
+  runs. It is the date the platform showed the customer when the order was confirmed ("la
+  prossima scadenza è fissata per il giorno ..."), so that is the date they paid for:
+  renewing early loses nothing, and renewing late (inside the 6-month grace after expiry,
+  while the mailbox can only be read) gains nothing: the lapsed months are not added.
   A 29 February expiry becomes 28 February in a year that has no 29th.
-- Online renewal is allowed from 3 months before to 6 months after the expiry. The order was
-  confirmed inside that window; if the renewal runs more than 6 months after the expiry (a
-  payment that arrived very late) it is refused: sales support must renew it by hand.
-- Userids starting with KVIS, KLX or HLH are never renewed online.
+- Online renewal is allowed from 3 months before to 6 months after the expiry; the platform
+  checked that window when it confirmed the order, so a paid order is renewed even when its
+  payment arrives (or is matched by a person) later than that. Such a late renewal is logged
+  as a warning (``is_late``); a platform that refuses it answers with an error and the order
+  goes to ``renewal_failed`` for sales support.
+- Userids starting with KVIS, KLX or HLH are never renewed online: such an order in the
+  order book is refused (``refusal``) and goes to ``renewal_failed`` at once.
 """
 from __future__ import annotations
 
@@ -41,13 +46,14 @@ def last_renewal_day(current_expiry: date) -> date:
     return add_months(current_expiry, GRACE_MONTHS)
 
 
-def refusal(userid: str, current_expiry: date, renewal_day: date) -> str | None:
-    """Why this mailbox cannot be renewed online on ``renewal_day``, or None if it can."""
+def is_late(current_expiry: date, renewal_day: date) -> bool:
+    """True when the renewal runs after the online window closed (6 months after expiry)."""
+    return renewal_day > last_renewal_day(current_expiry)
+
+
+def refusal(userid: str) -> str | None:
+    """Why this mailbox can never be renewed online, or None if it can."""
     if userid.upper().startswith(NOT_ONLINE_PREFIXES):
         return (f"userid {userid} ({'/'.join(NOT_ONLINE_PREFIXES)}...) cannot be renewed "
                 "online: sales support must renew it")
-    if renewal_day > last_renewal_day(current_expiry):
-        return (f"the mailbox expired on {current_expiry.isoformat()}, more than "
-                f"{GRACE_MONTHS} months before {renewal_day.isoformat()}: it can no longer be "
-                "renewed online; sales support must renew it")
     return None

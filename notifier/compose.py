@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -50,3 +50,32 @@ def payment_received(order: Order, paid_amount: Decimal, renewal_due_at: datetim
         renewal_date=local.strftime("%d/%m/%Y"), renewal_time=local.strftime("%H:%M"),
         sender_name=sender_name,
     )
+
+
+def _it_date(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def renewal_done(order: Order, new_expiry: date, sender_name: str) -> ComposedMail:
+    """The summary the guides promise once the mailbox is renewed: address, new expiry."""
+    years_text = "1 anno" if order.years == 1 else f"{order.years} anni"
+    return render(
+        "renewal_done", order.customer_email, order=order, years_text=years_text,
+        old_expiry=_it_date(order.expiry_date), new_expiry=_it_date(new_expiry),
+        sender_name=sender_name,
+    )
+
+
+PROOF_REQUESTS = ("readable_proof", "missing_code")
+
+
+def proof_request(what: str, to: str, sender_name: str, *, subject: str | None = None,
+                  received_at: datetime | None = None, filename: str | None = None,
+                  note: str | None = None) -> ComposedMail:
+    """Asks the sender of a receipt for a readable proof or for the missing order code."""
+    if what not in PROOF_REQUESTS:
+        raise ValueError(f"unknown request {what!r}; expected one of {PROOF_REQUESTS}")
+    received_on = _it_date(received_at.astimezone(LOCAL_TIME)) if received_at else None
+    subject = " ".join(subject.split()) if subject else None  # one header line
+    return render("proof_request", to, what=what, subject=subject, received_on=received_on,
+                  filename=filename, note=note, sender_name=sender_name)

@@ -1,28 +1,48 @@
 """The transactional outbox: a mail is queued in the same transaction as the state change
 that causes it (``queue``), and sent afterwards (``deliver_due``) with retries and backoff.
 
-Exactly once: ``event_key`` is unique, so an event queues at most one mail; a mail is marked
-sent right after the transport accepts it. The one window left is a crash between the SMTP
-server's acceptance and that commit: the mail is then sent again on restart (at-least-once),
-which SMTP gives no way to close; it is a few milliseconds wide.
+Exactly once, as far as SMTP allows:
+
+1. ``event_key`` is unique: an event (a payment, a renewal) queues at most one mail, and a
+   replayed event queues nothing.
+2. Before sending, a mail is *claimed*: a conditional UPDATE, committed, moves its
+   ``next_attempt_at`` a lease ahead and counts the attempt. Two deliverers (the scheduler
+   thread, a ``poll --once`` in another process) can never both send it.
+3. Right after the SMTP server accepts it (its 250 reply to the end of DATA), the mail is
+   marked ``sent`` in a short transaction of its own.
+
+The one window left is between 3's acceptance and 3's commit (a crash, a kill -9, a lost
+database): the mail is then sent again once its lease expires. SMTP has no way to ask a
+server "did you already take this one?", so that window cannot be closed, only kept small:
+no work at all happens between the 250 and the commit, and the copy carries the same
+``Message-ID`` so mail clients can tell it is the same message. It is at-least-once there,
+never at-most-once: a confirmation sent twice is better than one lost.
 """
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import SourceUnreachable
 from notifier.compose import ComposedMail
-from notifier.transport import MailTransport, build_message
+from notifier.transport import MailRejected, MailTransport, build_message
 from store import audit
 from store.models import OutgoingMailRow
 
 log = logging.getLogger(__name__)
+
+DEFAULT_SENDER = "amministrazione@example.it"
+MAX_BACKOFF_SECONDS = 6 * 3600.0
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)
@@ -31,11 +51,25 @@ class DeliveryPolicy:
     sender_name: str
     retry_seconds: float = 60.0
     max_attempts: int = 10
+    # how long a claimed mail is left alone: longer than one SMTP conversation can take
+    lease_seconds: float = 300.0
+
+
+def sender_address(settings) -> str:  # noqa: ANN001 (config.settings.Settings)
+    return settings.smtp.sender if settings.smtp else DEFAULT_SENDER
+
+
+def backoff_seconds(retry_seconds: float, attempts: int) -> float:
+    """Exponential: retry_seconds, 2x, 4x, ... after the 1st, 2nd, 3rd failed attempt."""
+    return min(retry_seconds * (2 ** max(attempts - 1, 0)), MAX_BACKOFF_SECONDS)
 
 
 def queue(session: Session, mail: ComposedMail, event_key: str, order_id: int | None,
           sender_domain: str) -> OutgoingMailRow | None:
-    """Queues a mail for an event; a second call for the same event queues nothing."""
+    """Queues a mail for an event; a second call for the same event queues nothing.
+
+    Call it inside the transaction that makes the change the mail reports: both commit or
+    neither does. (The unique ``event_key`` also stops a concurrent duplicate at commit.)"""
     existing = session.scalar(select(OutgoingMailRow).where(OutgoingMailRow.event_key == event_key))
     if existing is not None:
         return None
@@ -49,51 +83,89 @@ def queue(session: Session, mail: ComposedMail, event_key: str, order_id: int | 
     return row
 
 
-def deliver_due(session_factory, transport: MailTransport, policy: DeliveryPolicy,  # noqa: ANN001
-                now: datetime) -> tuple[int, int]:
+def due_filter(now: datetime):  # noqa: ANN201 (a SQLAlchemy clause)
+    return (OutgoingMailRow.status == "queued") & or_(
+        OutgoingMailRow.next_attempt_at.is_(None), OutgoingMailRow.next_attempt_at <= now)
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest queued mail is due (for the scheduler's wake-up)."""
+    rows = session.execute(select(OutgoingMailRow.next_attempt_at).where(
+        OutgoingMailRow.status == "queued")).scalars().all()
+    if not rows:
+        return None
+    return None if None in rows else min(rows)
+
+
+def deliver_due(session_factory: SessionFactory, transport: MailTransport,
+                policy: DeliveryPolicy, now: datetime) -> tuple[int, int]:
     """Sends every queued mail that is due; returns (sent, failed attempts)."""
     sent = failed = 0
     with session_factory() as session:
-        ids = session.scalars(
-            select(OutgoingMailRow.id).where(
-                OutgoingMailRow.status == "queued",
-                or_(OutgoingMailRow.next_attempt_at.is_(None),
-                    OutgoingMailRow.next_attempt_at <= now))
-            .order_by(OutgoingMailRow.id)).all()
+        ids = session.scalars(select(OutgoingMailRow.id).where(due_filter(now))
+                              .order_by(OutgoingMailRow.id)).all()
     for mail_id in ids:
-        with session_factory() as session:
-            row = session.get(OutgoingMailRow, mail_id)
-            if row is None or row.status != "queued":
-                continue
-            if _deliver_one(session, row, transport, policy, now):
-                sent += 1
-            else:
-                failed += 1
+        claimed = _claim(session_factory, mail_id, policy, now)
+        if claimed is None:
+            continue  # another deliverer has it, or it was sent meanwhile
+        if _send(session_factory, mail_id, *claimed, transport, policy, now):
+            sent += 1
+        else:
+            failed += 1
     return sent, failed
 
 
-def _deliver_one(session: Session, row: OutgoingMailRow, transport: MailTransport,
-                 policy: DeliveryPolicy, now: datetime) -> bool:
-    message = build_message(sender=policy.sender, sender_name=policy.sender_name,
-                            to=row.to_addr, subject=row.subject, text=row.body_text,
-                            html=row.body_html, message_id=row.message_id_header,
-                            date=row.created_at)
+def _claim(session_factory: SessionFactory, mail_id: int, policy: DeliveryPolicy,
+           now: datetime) -> tuple[str, EmailMessage] | None:
+    """Takes a due mail for this deliverer (committed before anything is sent)."""
+    with session_factory() as session:
+        taken = session.execute(
+            update(OutgoingMailRow)
+            .where(OutgoingMailRow.id == mail_id, due_filter(now))
+            .values(next_attempt_at=now + timedelta(seconds=policy.lease_seconds),
+                    attempts=OutgoingMailRow.attempts + 1)
+            .execution_options(synchronize_session=False))
+        if taken.rowcount != 1:
+            return None
+        row = session.get(OutgoingMailRow, mail_id)
+        return row.event_key, build_message(sender=policy.sender, sender_name=policy.sender_name,
+                             to=row.to_addr, subject=row.subject, text=row.body_text,
+                             html=row.body_html, message_id=row.message_id_header,
+                             date=row.created_at)
+
+
+def _send(session_factory: SessionFactory, mail_id: int, key: str, message: EmailMessage,
+          transport: MailTransport, policy: DeliveryPolicy, now: datetime) -> bool:
+    """Sends a claimed mail, then records the result in a transaction of its own (no
+    database transaction is held open during the SMTP conversation)."""
     try:
-        transport.send(message, row.event_key)
-    except SourceUnreachable as exc:
-        row.attempts += 1
-        row.last_error = exc.reason
-        if row.attempts >= policy.max_attempts:
-            audit.change(session, row, "status", "failed",
-                         reason=f"gave up after {row.attempts} attempts: {exc.reason}")
-        else:
-            delay = policy.retry_seconds * (2 ** (row.attempts - 1))
-            row.next_attempt_at = now + timedelta(seconds=delay)
-        log.warning("mail id=%s to=%s attempt=%d failed: %s", row.id, row.to_addr,
-                    row.attempts, exc.reason)
+        transport.send(message, key)
+    except (SourceUnreachable, MailRejected) as exc:
+        with session_factory() as session:
+            _record_failure(session, session.get(OutgoingMailRow, mail_id), exc, policy, now)
         return False
-    row.attempts += 1
-    row.sent_at = now
-    audit.change(session, row, "status", "sent", reason=f"accepted by transport for {row.to_addr}")
-    log.info("mail id=%s event=%s to=%s sent", row.id, row.event_key, row.to_addr)
+    with session_factory() as session:
+        row = session.get(OutgoingMailRow, mail_id)
+        row.sent_at = now
+        row.next_attempt_at = None
+        audit.change(session, row, "status", "sent",
+                     reason=f"accepted by transport for {row.to_addr} "
+                            f"(attempt {row.attempts})")
+    log.info("mail id=%s event=%s to=%s sent", mail_id, key, message["To"])
     return True
+
+
+def _record_failure(session: Session, row: OutgoingMailRow, exc: SourceUnreachable | MailRejected,
+                    policy: DeliveryPolicy, now: datetime) -> None:
+    row.last_error = exc.reason
+    if isinstance(exc, MailRejected) or row.attempts >= policy.max_attempts:
+        why = "refused for good" if isinstance(exc, MailRejected) else \
+            f"gave up after {row.attempts} attempts"
+        row.next_attempt_at = None
+        audit.change(session, row, "status", "failed", reason=f"{why}: {exc.reason}")
+        log.error("mail id=%s to=%s failed: %s: %s", row.id, row.to_addr, why, exc.reason)
+        return
+    delay = backoff_seconds(policy.retry_seconds, row.attempts)
+    row.next_attempt_at = now + timedelta(seconds=delay)
+    log.warning("mail id=%s to=%s attempt=%d failed, next in %.0fs: %s", row.id, row.to_addr,
+                row.attempts, delay, exc.reason)

@@ -14,13 +14,18 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Protocol
 
-from app.errors import SourceUnreachable
+from app.errors import IntakeError, SourceUnreachable
 from config.settings import SmtpSettings
+
+
+class MailRejected(IntakeError):
+    """The SMTP server refused the mail for good (a 5xx reply): retrying cannot help."""
 
 
 class MailTransport(Protocol):
     def send(self, message: EmailMessage, key: str) -> None:
-        """Delivers one message; raises ``SourceUnreachable`` when it could not."""
+        """Delivers one message; raises ``SourceUnreachable`` when it could not right now
+        (retried later) and ``MailRejected`` when it never will be (a 5xx reply)."""
         ...
 
 
@@ -82,8 +87,20 @@ class SmtpTransport:
                     client.login(s.username, s.password or "")
                 client.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
-            raise SourceUnreachable(f"SMTP {s.host}:{s.port}: {type(exc).__name__}: {exc}") \
-                from exc
+            where = f"SMTP {s.host}:{s.port}: {type(exc).__name__}: {exc}"
+            if _permanent(exc):
+                raise MailRejected(where) from exc
+            raise SourceUnreachable(where) from exc
+
+
+def _permanent(exc: Exception) -> bool:
+    """RFC 5321 4.2.1: a 5yz reply is permanent, a 4yz one transient. Only refusals of
+    *this* mail (its recipient, its content) are final; a refused login or sender is our
+    configuration, retried with backoff so nothing is lost while an operator fixes it."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    return isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500
 
 
 def _safe(key: str) -> str:

@@ -1,0 +1,66 @@
+"""Asking a receipt's sender for a readable proof or for the missing order code (used by
+the review UI). Never sent to automatic mail: a reply to a mailer-daemon, an auto-responder
+(RFC 3834 ``Auto-Submitted``), a PEC system receipt or the fax gateway could start a loop
+or reach nobody."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from app.errors import IntakeError
+from config.settings import Settings
+from intake.message import parse_mail
+from notifier import compose, outbox
+from store.models import MessageRow, OutgoingMailRow
+from store.originals import OriginalStore
+
+AUTOMATIC_LOCAL_PARTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply",
+                         "do-not-reply")
+
+
+class NotAnswerable(IntakeError):
+    """This receipt's sender must not (or cannot) be written to automatically."""
+
+
+def why_not_answerable(receipt: MessageRow, settings: Settings) -> str | None:
+    """The reason not to write to the receipt's sender, or None if a request may go out."""
+    if not receipt.sender or "@" not in receipt.sender:
+        return "the receipt has no sender address (a file dropped in a folder, a bare fax)"
+    source = next((s for s in settings.sources if s.name == receipt.source), None)
+    if source is not None and source.fax_gateway:
+        return f"the receipt came through the fax gateway ({receipt.source}): no one reads " \
+               "replies to it"
+    if receipt.kind == "pec_receipt":
+        return "the receipt is a PEC system receipt, sent by a machine"
+    if receipt.sender.split("@")[0].lower() in AUTOMATIC_LOCAL_PARTS:
+        return f"the sender {receipt.sender} is an automatic mailbox"
+    original = OriginalStore(settings.originals_dir).path_for(receipt.sha256)
+    if _automatic_original(original):
+        return "the receipt was sent automatically (Auto-Submitted, bulk or list mail)"
+    return None
+
+
+def _automatic_original(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        return parse_mail(path.read_bytes()).automatic
+    except IntakeError:
+        return False
+
+
+def queue_proof_request(session: Session, settings: Settings, receipt: MessageRow, what: str,
+                        *, note: str | None = None) -> OutgoingMailRow | None:
+    """Queues the request ``what`` ("readable_proof" or "missing_code") to the receipt's
+    sender, in the caller's transaction. One per receipt and kind: asking again returns None.
+    Raises ``NotAnswerable`` for automatic senders."""
+    reason = why_not_answerable(receipt, settings)
+    if reason is not None:
+        raise NotAnswerable(f"receipt #{receipt.id}: no {what} request sent: {reason}")
+    mail = compose.proof_request(what, receipt.sender, settings.sender_name,
+                                 subject=receipt.subject, received_at=receipt.received_at,
+                                 filename=receipt.filename, note=note)
+    sender = outbox.sender_address(settings)
+    return outbox.queue(session, mail, f"proof-request:{what}:{receipt.id}", None,
+                        sender.split("@")[-1])
