@@ -115,9 +115,10 @@ def _read_pdf(doc: Document, limits: LimitSettings, ocr: OcrEngine | None) -> Do
     from pdfminer.pdfdocument import PDFPasswordIncorrect
     try:
         pdf = pdfplumber.open(io.BytesIO(doc.data))
-    except PDFPasswordIncorrect:
-        raise BadDocument(f"{_name(doc)}: encrypted PDF (password protected)") from None
     except Exception as exc:
+        # pdfplumber wraps pdfminer's errors: look inside for the password case
+        if any(isinstance(e, PDFPasswordIncorrect) for e in (exc, *exc.args, exc.__context__)):
+            raise BadDocument(f"{_name(doc)}: encrypted PDF (password protected)") from None
         raise BadDocument(f"{_name(doc)}: corrupt PDF ({type(exc).__name__}: {exc})") from None
     with pdf:
         try:
