@@ -24,11 +24,12 @@ from intake.message import ParsedMessage, arrival_facts, parse_incoming
 from intake.reading import Reading, read_message
 from intake.sources import IncomingMessage, Settlement, open_source
 from intake.text import OcrEngine
-from matching.decide import MATCHED, MatchDecision, PriorReceipt, decide
+from matching.decide import MATCHED, SUPPORT, MatchDecision, PriorReceipt, decide
 from notifier import compose, outbox
 from notifier.transport import FolderTransport, MailTransport, SmtpTransport
 from store import audit
 from store.db import Database
+from store.duplicates import prior_payment
 from store.models import (
     DocumentRow,
     ExtractionRow,
@@ -37,7 +38,15 @@ from store.models import (
     ReceiptOrderRow,
     RenewalJobRow,
 )
-from store.orderbook import OrderNoLongerPending, mark_paid, orders_for_codes, to_order
+from store.orderbook import (
+    OrderNoLongerPending,
+    candidate_orders,
+    flag_order,
+    mark_paid,
+    orders_for_codes,
+    route_to_support,
+    to_order,
+)
 from store.originals import OriginalStore
 
 log = logging.getLogger("pec_intake.pipeline")
@@ -238,43 +247,50 @@ class Pipeline:
 
     def _decide(self, session: Session, receipt: MessageRow, reading: Reading) -> MatchDecision:
         fields = reading.fields
-        orders = orders_for_codes(session, fields.codes)
+        # a fax gateway's sender is the gateway, not the customer
+        fax = any(s.name == receipt.source and s.fax_gateway for s in self.settings.sources)
+        sender, certified = (None, None) if fax else (receipt.sender, receipt.certified_sender)
+        orders = candidate_orders(session, fields.codes, (sender, certified))
         prior = self._prior_receipt(session, receipt, reading)
-        return decide(fields, orders, self.settings.matching.our_ibans, prior)
+        matching = self.settings.matching
+        return decide(fields, orders, matching.our_ibans, prior, sender=sender,
+                      certified_sender=certified, today=self.clock().date(),
+                      tolerance=matching.underpayment_tolerance,
+                      text_source=reading.text_source)
 
     def _prior_receipt(self, session: Session, receipt: MessageRow,
                        reading: Reading) -> PriorReceipt | None:
-        """An earlier matched receipt with the same bytes, document or CRO/TRN."""
-        matched = select(MessageRow).where(MessageRow.id != receipt.id,
-                                           MessageRow.status == MATCHED)
-        checks = [("same message", matched.where(MessageRow.sha256 == receipt.sha256))]
+        """An earlier recorded payment: same bytes, document, CRO/TRN, or details."""
         doc_hashes = [d.document.sha256 for d in reading.documents
                       if d.document.origin != "body"]
-        if doc_hashes:
-            checks.append(("same document", matched.join(DocumentRow).where(
-                DocumentRow.sha256.in_(doc_hashes))))
-        if reading.fields.transfer_ref:
-            checks.append((f"same CRO/TRN {reading.fields.transfer_ref}",
-                           matched.join(ExtractionRow).where(
-                               ExtractionRow.document_id.is_(None),
-                               ExtractionRow.transfer_ref == reading.fields.transfer_ref,
-                               ExtractionRow.amount == reading.fields.amount)))
-        for why, query in checks:
-            prior = session.scalars(query.order_by(MessageRow.id)).first()
-            if prior is not None:
-                return PriorReceipt(prior.id, why, tuple(link.order.code for link in prior.orders))
-        return None
+        return prior_payment(session, receipt.id, receipt.sha256, doc_hashes, reading.fields)
 
     def _apply(self, session: Session, receipt: MessageRow, parsed: ParsedMessage,
                reading: Reading, decision: MatchDecision) -> tuple[str, ...]:
         """Effects of a decision, in the message's transaction."""
         self._record_decision(session, receipt, decision)
-        if decision.outcome != MATCHED:
+        if decision.outcome in (MATCHED, SUPPORT):
+            for code in decision.order_codes:
+                why = decision.support_reason(code)
+                if why is None:
+                    self._pay_order(session, receipt, code, reading, decision)
+                else:
+                    self._route_to_support(session, receipt, code, reading, decision, why)
+        else:
             receipt.duplicate_of_id = decision.duplicate_of
-            return decision.order_codes
-        for code in decision.order_codes:
-            self._pay_order(session, receipt, code, reading, decision)
+        for flag in decision.flags:  # refund / double payment review: for a person to see
+            flag_order(session, flag.code, flag.flag, f"receipt #{receipt.id}: {flag.reason}")
         return decision.order_codes
+
+    def _route_to_support(self, session: Session, receipt: MessageRow, code: str,
+                          reading: Reading, decision: MatchDecision, why: str) -> None:
+        """Paid, but the online procedure cannot renew it: no renewal job, no mail."""
+        single = len(decision.order_codes) == 1
+        order_amount = orders_for_codes(session, [code])[code].amount
+        paid = reading.fields.amount if single and reading.fields.amount else order_amount
+        row = route_to_support(session, code, paid, self.clock(),
+                               f"receipt #{receipt.id}: {decision.reason}", why)
+        session.add(ReceiptOrderRow(message_id=receipt.id, order_id=row.id, amount=paid))
 
     def _record_decision(self, session: Session, receipt: MessageRow,
                          decision: MatchDecision) -> None:
@@ -283,6 +299,8 @@ class Pipeline:
             order_codes=list(decision.order_codes),
             candidates=[{"code": c.code, "score": c.score, "reasons": list(c.reasons)}
                         for c in decision.candidates],
+            flags=[{"code": f.code, "flag": f.flag, "reason": f.reason} for f in decision.flags]
+            + [{"code": code, "flag": SUPPORT, "reason": why} for code, why in decision.support],
             inputs=decision.inputs, decided_at=self.clock()))
 
     def _pay_order(self, session: Session, receipt: MessageRow, code: str, reading: Reading,

@@ -13,7 +13,7 @@ from rapidfuzz.distance import OSA
 
 PREFIX = "RLM"
 DIGITS = "0123456789"
-MIN_DIGITS, MAX_DIGITS = 3, 10  # matching.orders.CODE_PATTERN
+MIN_DIGITS, MAX_DIGITS = 1, 12  # matching.orders.CODE_PATTERN
 _CODE = re.compile(r"^RLM(\d+)$")
 
 

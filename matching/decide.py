@@ -124,14 +124,15 @@ def decide(fields: PaymentFields, orders: Mapping[str, Order], our_ibans: Sequen
            ) -> MatchDecision:
     """``orders``: every candidate order, whatever its status, keyed by code (those the
     codes read name, those one edit away from them, those of the sender's address).
-    ``today`` is the day the payment would be recorded (for the expiry rule)."""
+    ``today`` is the day of the decision (the expiry rule's day when the receipt bears no
+    payment date)."""
     reads = code_reads(fields, text_source)
     senders = [s for s in (sender, certified_sender) if s]
     assessed = sorted((a for a in (assess(o, reads, fields, senders, tolerance)
                                    for o in orders.values())
                        if a.signals.link != NO_CODE or a.signals.email),
                       key=lambda a: (-a.score, a.order.code))
-    receipt = _Receipt(fields, reads, assessed, tolerance, today or fields.payment_date)
+    receipt = _Receipt(fields, reads, assessed, tolerance, today)
     inputs = _inputs(fields, reads, orders, senders, receipt.today, tolerance, text_source)
     candidates = _candidates(receipt, orders)
     if prior is not None:
@@ -275,8 +276,10 @@ def _assign(r: _Receipt, chosen: list[Assessment], lead: str,
                       + _details(chosen))
     codes = tuple(a.order.code for a in chosen)
     flags = _amount_flags(r, chosen)
+    # the customer is judged on the day they paid, not on our processing delay
+    on = r.fields.payment_date or r.today
     support = tuple((a.order.code, why) for a in chosen
-                    if (why := support_reason(a.order, r.today)) is not None)
+                    if (why := support_reason(a.order, on)) is not None)
     reason = lead or "; ".join(chosen[0].reasons)
     if support:
         reason += "; routed to sales support: " + "; ".join(f"{c}: {w}" for c, w in support)

@@ -23,19 +23,19 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def support_reason(order: Order, today: date | None) -> str | None:
-    """Why ``order`` cannot be renewed automatically on ``today``, or None if it can
-    (with no ``today`` only the userid rule is checked)."""
+def support_reason(order: Order, on: date | None) -> str | None:
+    """Why ``order`` cannot be renewed automatically when paid ``on`` that day, or None if
+    it can (with no day only the userid rule is checked)."""
     userid = order.userid.strip().upper()
     prefix = next((p for p in OFFLINE_USERID_PREFIXES if userid.startswith(p)), None)
     if prefix is not None:
         return (f"userid {order.userid} starts with {prefix}: it cannot be renewed online; "
                 "sales support must renew it")
-    if today is None:
+    if on is None:
         return None
     limit = add_months(order.expiry_date, MONTHS_AFTER_EXPIRY)
-    if today > limit:
+    if on > limit:
         return (f"mailbox expired on {order.expiry_date.isoformat()}, more than "
-                f"{MONTHS_AFTER_EXPIRY} months before {today.isoformat()} (online renewal "
-                f"closed on {limit.isoformat()}); sales support must renew it")
+                f"{MONTHS_AFTER_EXPIRY} months before the payment on {on.isoformat()} (online "
+                f"renewal closed on {limit.isoformat()}); sales support must renew it")
     return None

@@ -71,7 +71,7 @@ class OrderRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     userid: Mapped[str] = mapped_column(String(128))
-    pec_address: Mapped[str] = mapped_column(String(320))
+    pec_address: Mapped[str] = mapped_column(String(320), index=True)
     customer_name: Mapped[str] = mapped_column(String(256))
     customer_email: Mapped[str] = mapped_column(String(320), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
@@ -83,6 +83,10 @@ class OrderRow(Base):
     paid_amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     new_expiry_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # a flag for a person to look at (matching.decide: refund_review, double_payment_review,
+    # underpaid_within_tolerance); the status is unaffected
+    review_flag: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    review_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -154,6 +158,7 @@ class ExtractionRow(Base):
     """Fields read from one document (``document_id`` set) or combined for the message."""
 
     __tablename__ = "extractions"
+    __table_args__ = (Index("ix_extractions_amount_payment_date", "amount", "payment_date"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
@@ -182,6 +187,7 @@ class MatchDecisionRow(Base):
     order_codes: Mapped[list] = mapped_column(JSON, default=list)
     candidates: Mapped[list] = mapped_column(JSON, default=list)
     inputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    flags: Mapped[list | None] = mapped_column(JSON, nullable=True)
     decided_by: Mapped[str] = mapped_column(String(128), default="daemon")
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

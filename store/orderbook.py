@@ -1,5 +1,6 @@
-"""The order book in the database: import, look-up by code, and the audited claim of a
-pending order (the one place an order becomes paid)."""
+"""The order book in the database: import, indexed look-ups for matching (by code, by the
+codes one edit away, by the sender's address), and the audited claims of a pending order:
+``mark_paid`` (the one place an order becomes paid) and ``route_to_support``."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -7,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from matching.codes import near_codes
 from matching.orders import Order, OrderBook
 from store import audit
 from store.models import OrderRow
@@ -70,10 +72,41 @@ def import_orders(session: Session, book: OrderBook, actor: str) -> ImportResult
 
 def orders_for_codes(session: Session, codes: Iterable[str]) -> dict[str, Order]:
     wanted = list(dict.fromkeys(codes))
-    if not wanted:
+    found: dict[str, Order] = {}
+    # chunks keep every statement under the bound-parameter limits of older SQLite builds
+    for start in range(0, len(wanted), 500):
+        rows = session.scalars(select(OrderRow).where(
+            OrderRow.code.in_(wanted[start:start + 500])))
+        found.update((row.code, to_order(row)) for row in rows)
+    return found
+
+
+# at most this many orders are considered for one sender address (a firm's shared address)
+SENDER_ORDERS_LIMIT = 50
+
+
+def candidate_orders(session: Session, codes: Iterable[str],
+                     senders: Iterable[str | None] = ()) -> dict[str, Order]:
+    """Every order a receipt may be for, whatever its status: named by a code read, one edit
+    away from one (generated from the code, so the cost does not grow with the book), or
+    belonging to a sender address (customer email or PEC address). Indexed look-ups only."""
+    read = list(dict.fromkeys(codes))
+    wanted = set(read)
+    for code in read:
+        wanted |= near_codes(code)
+    found = orders_for_codes(session, sorted(wanted))
+    found.update(orders_for_senders(session, senders))
+    return found
+
+
+def orders_for_senders(session: Session, senders: Iterable[str | None]) -> dict[str, Order]:
+    addresses = sorted({s.strip().lower() for s in senders if s and s.strip()})
+    if not addresses:
         return {}
-    rows = session.scalars(select(OrderRow).where(OrderRow.code.in_(wanted)))
-    return {row.code: to_order(row) for row in rows}
+    query = (select(OrderRow).where(or_(OrderRow.customer_email.in_(addresses),
+                                        OrderRow.pec_address.in_(addresses)))
+             .order_by(OrderRow.id.desc()).limit(SENDER_ORDERS_LIMIT))
+    return {row.code: to_order(row) for row in session.scalars(query)}
 
 
 class OrderNoLongerPending(Exception):
@@ -94,3 +127,33 @@ def mark_paid(session: Session, code: str, amount: Decimal, at: datetime, reason
                            ("paid_at", None, at)):
         audit.record_change(session, row, name, old, new, reason=reason)
     return row
+
+
+def route_to_support(session: Session, code: str, amount: Decimal, at: datetime,
+                     reason: str, why: str) -> OrderRow:
+    """pending -> support: the payment is recorded, but the online procedure cannot renew
+    this mailbox (matching.rules), so no renewal is queued; ``why`` is the status reason.
+    Guarded like ``mark_paid``."""
+    result = session.execute(
+        update(OrderRow).where(OrderRow.code == code, OrderRow.status == "pending")
+        .values(status="support", status_reason=why, paid_amount=amount, paid_at=at,
+                updated_at=at)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise OrderNoLongerPending(code)
+    row = session.scalars(select(OrderRow).where(OrderRow.code == code)).one()
+    session.refresh(row)
+    for name, old, new in (("status", "pending", "support"), ("status_reason", None, why),
+                           ("paid_amount", None, amount), ("paid_at", None, at)):
+        audit.record_change(session, row, name, old, new, reason=reason)
+    return row
+
+
+def flag_order(session: Session, code: str, flag: str, reason: str) -> None:
+    """Puts a flag for a person on the order (refund review, double payment review...),
+    audited; the order's status is unaffected."""
+    row = session.scalars(select(OrderRow).where(OrderRow.code == code)).one_or_none()
+    if row is None:
+        return
+    audit.change(session, row, "review_flag", flag, reason=reason)
+    audit.change(session, row, "review_reason", reason, reason=reason)

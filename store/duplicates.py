@@ -1,0 +1,63 @@
+"""Has this payment been recorded before? The same bytes, the same document, the same
+CRO/TRN, or the same code + amount + date + payer (one receipt sent by email and by fax).
+
+Only receipts whose payment was recorded (``matched``, ``support``) count: a copy of a receipt
+still in review is decided again on its own, so it can match once its order is imported.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.fields import PaymentFields
+from matching.decide import MATCHED, SUPPORT, PriorReceipt
+from matching.signals import names_match
+from store.models import DocumentRow, ExtractionRow, MessageRow
+
+RECORDED = (MATCHED, SUPPORT)
+
+
+def prior_payment(session: Session, receipt_id: int, sha256: str, doc_hashes: Sequence[str],
+                  fields: PaymentFields) -> PriorReceipt | None:
+    recorded = select(MessageRow).where(MessageRow.id != receipt_id,
+                                        MessageRow.status.in_(RECORDED))
+    checks = [("same message", recorded.where(MessageRow.sha256 == sha256))]
+    if doc_hashes:
+        checks.append(("same document", recorded.join(DocumentRow).where(
+            DocumentRow.sha256.in_(list(doc_hashes)))))
+    if fields.transfer_ref and fields.amount is not None:
+        checks.append((f"same CRO/TRN {fields.transfer_ref}",
+                       recorded.join(ExtractionRow).where(
+                           ExtractionRow.document_id.is_(None),
+                           ExtractionRow.transfer_ref == fields.transfer_ref,
+                           ExtractionRow.amount == fields.amount)))
+    for why, query in checks:
+        prior = session.scalars(query.order_by(MessageRow.id)).first()
+        if prior is not None:
+            return _prior(prior, why)
+    return _same_details(session, receipt_id, fields)
+
+
+def _same_details(session: Session, receipt_id: int,
+                  fields: PaymentFields) -> PriorReceipt | None:
+    """Same code, amount, payment date and payer: the fax of a receipt already emailed."""
+    if not (fields.codes and fields.amount is not None and fields.payment_date and fields.payer):
+        return None
+    query = (select(ExtractionRow, MessageRow).join(MessageRow)
+             .where(ExtractionRow.document_id.is_(None), ExtractionRow.amount == fields.amount,
+                    ExtractionRow.payment_date == fields.payment_date,
+                    MessageRow.id != receipt_id, MessageRow.status.in_(RECORDED))
+             .order_by(MessageRow.id))
+    codes = set(fields.codes)
+    for extraction, message in session.execute(query):
+        if (codes & set(extraction.codes or ()) and extraction.payer
+                and names_match(fields.payer, extraction.payer)):
+            shared = ", ".join(sorted(codes & set(extraction.codes)))
+            return _prior(message, f"same code {shared}, amount, date and payer")
+    return None
+
+
+def _prior(row: MessageRow, why: str) -> PriorReceipt:
+    return PriorReceipt(row.id, why, tuple(sorted(link.order.code for link in row.orders)))
