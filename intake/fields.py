@@ -173,12 +173,34 @@ def _amount_label_score(context: str) -> float:
     return _AMOUNT_SCORES[nearest] if nearest else 0.0
 
 
+def _column_labels(label_line: str) -> list[str]:
+    """The amount labels of a table's header row, left to right, overlaps resolved in favour
+    of the first-listed (most specific) kind: 'Importo Commissioni Totale addebitato' ->
+    ['amount', 'fee', 'total_debit']."""
+    spans: list[tuple[int, int, int, str]] = []
+    for rank, (name, pattern) in enumerate(_AMOUNT_LABELS.items()):
+        if name == "paid_words":
+            continue
+        spans += [(m.start(), m.end(), rank, name) for m in pattern.finditer(label_line.lower())]
+    chosen: list[tuple[int, int, int, str]] = []
+    for span in sorted(spans, key=lambda s: (s[2], s[0])):
+        if all(span[1] <= c[0] or span[0] >= c[1] for c in chosen):
+            chosen.append(span)
+    return [name for _start, _end, _rank, name in sorted(chosen)]
+
+
 def find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
     """The transferred amount: the best-labelled one; fees, totals and balances lose."""
     candidates: list[tuple[float, int, Decimal]] = []
     for index, line in enumerate(lines):
         previous_end = 0
-        for match in _AMOUNT.finditer(line):
+        matches = list(_AMOUNT.finditer(line))
+        columns: list[str] = []
+        if len(matches) > 1 and index > 0 and not re.search(r"[A-Za-z]{3}", _AMOUNT.sub("", line)):
+            columns = _column_labels(lines[index - 1])  # a table row under its header
+            if len(columns) != len(matches):
+                columns = []
+        for position, match in enumerate(matches):
             value = parse_amount(match.group("num"))
             if value is None or value <= 0 or value >= Decimal("1000000"):
                 continue
@@ -186,7 +208,8 @@ def find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
             has_label = re.search(r"[A-Za-z]{3}", prefix)
             above = 0 if has_label else 2
             context = _context(lines, index, prefix, above=above)
-            score = _amount_label_score(context)
+            score = _AMOUNT_SCORES[columns[position]] if columns \
+                else _amount_label_score(context)
             if match.group("cur1") or match.group("cur2"):
                 score += 0.5
             if "," in match.group("num"):
@@ -376,7 +399,8 @@ def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
         if name is None and not match.group(1).strip() and index + 1 < len(lines):
             if _PAYER_LABEL.search(lines[index + 1]):
                 continue  # a section heading ('Dati ordinante'): the label follows
-            name = _clean_name(lines[index + 1])
+            # the value line may carry its own label: 'Nome e cognome: Anna Verdi'
+            name = _clean_name(re.sub(r"^[A-Za-zÀ-ÿ' ]{2,30}:\s*", "", lines[index + 1]))
         if name:
             return name, _evidence(lines, index, 0.8)
     for index, line in enumerate(lines[:-1]):
