@@ -1,34 +1,155 @@
-"""The daemon behind ``run``: polls every source at its interval until SIGTERM/SIGINT, and
-finishes the message in hand before it stops. (IMAP IDLE arrives with the IMAP source.)"""
+"""The daemon behind ``run``: one watcher thread per source, due jobs beside them.
+
+Each watcher takes in what is waiting, then waits for more: IMAP IDLE where the server offers
+it (RFC 2177, re-issued every 25 minutes, before the server's 30-minute timeout), polling at
+the source's ``poll_seconds`` otherwise. A source that is down (refused login, server gone,
+network) is retried with exponential backoff, alone: the other sources go on. SIGTERM or
+SIGINT sets one stop flag: each watcher finishes the message in hand (outcome committed, message
+moved), then every thread ends and ``run`` returns 0.
+
+Due jobs (renewals, outgoing mail) run on ``app.scheduler`` when it is there, else on this
+module's own loop.
+"""
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+import time
+from collections.abc import Callable
 
+from app.errors import SourceUnreachable
 from app.pipeline import Pipeline
-from config.settings import Settings
+from config.settings import Settings, SourceSettings
+from intake.sources import open_source
 from store.db import Database
 
 log = logging.getLogger("pec_intake.daemon")
 
+BACKOFF_FIRST_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 300.0
+FOLDER_POLL_SECONDS = 5.0  # a folder has no IDLE; look often, it is cheap
+JOB_SECONDS = 30.0
 
-def run(settings: Settings, db: Database, pipeline: Pipeline) -> int:
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    interval = min((s.poll_seconds for s in settings.sources), default=60.0)
-    if all(s.kind == "folder" for s in settings.sources):
-        interval = min(interval, 5.0)
-    log.info("daemon started: %d source(s), polling every %.0fs", len(settings.sources),
-             interval)
+
+class SourceWatcher(threading.Thread):
+    """Takes in one source's messages as they arrive, until ``stop`` is set."""
+
+    def __init__(self, settings: SourceSettings, pipeline: Pipeline, stop: threading.Event,
+                 idle_renew_seconds: float | None = None) -> None:
+        super().__init__(name=f"source-{settings.name}", daemon=True)
+        self.settings = settings
+        self.pipeline = pipeline
+        self.stop = stop
+        self.idle_renew_seconds = idle_renew_seconds
+        self.source = None
+        self.failures = 0
+        self.taken = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self._cycle()
+                self.failures = 0
+            except SourceUnreachable as exc:
+                self._back_off(exc.reason)
+            except Exception as exc:  # noqa: BLE001 - one bad cycle never kills the watcher
+                log.exception("source=%s cycle failed", self.settings.name)
+                self._back_off(f"unexpected error: {exc}")
+        self._close()
+        log.info("source=%s watcher stopped after %d message(s)", self.settings.name,
+                 self.taken)
+
+    def _cycle(self) -> None:
+        if self.source is None:
+            self.source = open_source(self.settings, self.pipeline.settings.limits)
+        for incoming in self.source.fetch():
+            outcome = self.pipeline.take_in(incoming)  # committed before the move
+            self.source.settle(incoming, outcome.settlement)
+            self.taken += 1
+            if self.stop.is_set():
+                return
+        self._wait()
+
+    def _wait(self) -> None:
+        source = self.source
+        if self.settings.kind == "imap" and source is not None and source.supports_idle():
+            kwargs = {"renew_seconds": self.idle_renew_seconds} \
+                if self.idle_renew_seconds else {}
+            source.wait_for_changes(self.stop, **kwargs)
+            return
+        interval = self.settings.poll_seconds
+        if self.settings.kind == "folder":
+            interval = min(interval, FOLDER_POLL_SECONDS)
+        self.stop.wait(interval)
+
+    def _back_off(self, reason: str) -> None:
+        self._close()
+        self.failures += 1
+        delay = min(BACKOFF_FIRST_SECONDS * 2 ** (self.failures - 1), BACKOFF_MAX_SECONDS)
+        log.warning("source=%s unreachable (attempt %d): %s; retrying in %.0fs",
+                    self.settings.name, self.failures, reason, delay)
+        self.stop.wait(delay)
+
+    def _close(self) -> None:
+        source, self.source = self.source, None
+        if source is not None:
+            try:
+                source.close()
+            except Exception:  # noqa: BLE001 - closing what is already broken
+                log.debug("source=%s close failed", self.settings.name, exc_info=True)
+
+
+def _start_jobs(pipeline: Pipeline) -> Callable[[], None] | None:
+    """The APScheduler-based job scheduler if present; returns its shutdown."""
+    try:
+        from app.scheduler import start_job_scheduler
+    except ImportError:
+        return None
+    scheduler = start_job_scheduler(pipeline)
+    return lambda: scheduler.shutdown(wait=True)
+
+
+def _run_jobs_once(pipeline: Pipeline) -> None:
+    try:
+        renewals = pipeline.run_due_renewals()
+        sent, failed = pipeline.deliver_mail()
+        if renewals or sent or failed:
+            log.info("jobs: %d renewal(s) run, %d mail(s) sent, %d to retry", renewals, sent,
+                     failed)
+    except Exception:  # noqa: BLE001 - retried at the next tick
+        log.exception("due jobs failed; retrying in %.0fs", JOB_SECONDS)
+
+
+def run(settings: Settings, db: Database, pipeline: Pipeline, *,
+        stop: threading.Event | None = None, install_signals: bool = True) -> int:
+    """Runs until SIGTERM/SIGINT (or ``stop`` is set); returns the exit status, 0."""
+    stop = stop or threading.Event()
+    if install_signals:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda signum, _frame: _stopping(stop, signum))
+    watchers = [SourceWatcher(s, pipeline, stop) for s in settings.sources]
+    for watcher in watchers:
+        watcher.start()
+    shutdown_jobs = _start_jobs(pipeline)
+    log.info("daemon started: %d source(s) (%s); due jobs on %s", len(watchers),
+             ", ".join(f"{s.name}:{s.kind}" for s in settings.sources),
+             "the scheduler" if shutdown_jobs else f"a {JOB_SECONDS:.0f}s loop")
     while not stop.is_set():
-        try:
-            summary = pipeline.poll_once()
-            if summary.outcomes or summary.mails_sent or summary.renewals_run:
-                log.info(summary.line())
-        except Exception:  # one bad cycle never kills the daemon; the error is logged
-            log.exception("poll cycle failed; retrying in %.0fs", interval)
-        stop.wait(interval)
-    log.info("daemon stopped")
+        if shutdown_jobs is None:
+            _run_jobs_once(pipeline)
+        stop.wait(JOB_SECONDS if shutdown_jobs is None else 1.0)
+    started = time.monotonic()
+    for watcher in watchers:
+        watcher.join()
+    if shutdown_jobs is not None:
+        shutdown_jobs()
+    log.info("daemon stopped (%.1fs to finish the messages in hand)",
+             time.monotonic() - started)
     return 0
+
+
+def _stopping(stop: threading.Event, signum: int) -> None:
+    if not stop.is_set():
+        log.info("%s received: finishing the messages in hand", signal.Signals(signum).name)
+    stop.set()

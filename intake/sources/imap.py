@@ -39,6 +39,7 @@ class ImapSource:
         self.limits = limits or LimitSettings()
         self.client: IMAPClient | None = None
         self.uidvalidity: int | None = None
+        self.exists = 0
         self._deleted: set[int] = set()
 
     # --- connection ---------------------------------------------------------------------
@@ -102,6 +103,7 @@ class ImapSource:
                         "recognised again by Message-ID and content", self.name,
                         self.settings.mailbox, self.uidvalidity, uidvalidity)
         self.uidvalidity = uidvalidity
+        self.exists = int(info.get(b"EXISTS", 0))
         return client
 
     def fetch(self) -> Iterator[IncomingMessage]:
@@ -198,6 +200,8 @@ class ImapSource:
         """Blocks in IDLE until the mailbox changes (True), ``stop`` is set or the IDLE is
         due for renewal (False). Checks ``stop`` every ``check_seconds``."""
         client = self._select()
+        if self.exists:
+            return True  # arrived between the last SEARCH and now: IDLE would not say so
         try:
             client.idle()
             deadline = time.monotonic() + renew_seconds
