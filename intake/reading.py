@@ -46,6 +46,7 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
                  ocr: OcrEngine | None = None) -> Reading:
     readings = [read_one(doc, limits, ocr) for doc in _evidence_order(parsed.documents)]
     fields, source = combine(readings)
+    _add_subject_codes(fields, parsed.subject)
     problems = [r.error for r in readings if r.error] + list(parsed.notes)
     return Reading(readings, fields, source, problems)
 
@@ -88,3 +89,14 @@ def combine(readings: list[DocumentReading]) -> tuple[PaymentFields, str | None]
     if source is None and read:
         source = read[0].text.source  # type: ignore[union-attr]
     return combined, source
+
+
+def _add_subject_codes(fields: PaymentFields, subject: str | None) -> None:
+    """Customers often put the order code only in the subject ('Pagamento RLM95055'):
+    it counts, after the codes the documents themselves carry."""
+    if not subject:
+        return
+    for candidate in extract_fields(subject).code_candidates:
+        if candidate.code not in fields.codes:
+            fields.codes.append(candidate.code)
+            fields.code_candidates.append(candidate)

@@ -14,6 +14,7 @@ from tests.factories.receipts import (
     body_only_email,
     build_email,
     receipt_email,
+    receipt_lines,
     receipt_pdf,
 )
 
@@ -74,3 +75,14 @@ def test_a_dropped_pdf_is_one_document() -> None:
     reading = read(receipt_pdf(ReceiptSpec()), name="r.pdf")
     assert len(reading.documents) == 1 and reading.documents[0].document.origin == "file"
     assert reading.fields.iban == "IT62C0326803203052886541770"
+
+
+def test_a_code_only_in_the_subject_counts() -> None:
+    spec = ReceiptSpec(codes=("RLM95055",))
+    lines = [line for line in receipt_lines(spec) if "RLM" not in line]
+    raw = build_email(MailSpec(subject="Pagamento ordine RLM 95055", body="in allegato",
+                               attachments=[("r.pdf", "application/pdf",
+                                             receipt_pdf(spec, lines))]))
+    reading = read(raw)
+    assert reading.fields.codes == ["RLM95055"]
+    assert reading.fields.amount == Decimal("10.89")
