@@ -24,7 +24,7 @@ from matching.orders import Order
 PENDING = "pending"
 # A read below this confidence may be a misread even when it names an existing order.
 STRONG_CONFIDENCE = 0.9
-NAME_MATCH = 90  # rapidfuzz token_sort_ratio, 0..100: same tokens, small typos allowed
+NAME_MATCH = 92  # rapidfuzz token_sort_ratio, 0..100: same tokens, one typo in a long name
 _TITLES = {"avv", "avvocato", "avvocata", "dott", "dottssa", "dottoressa", "dr", "sig",
            "sigra", "signor", "signora", "studio", "legale", "associato", "associati", "prof"}
 
