@@ -162,9 +162,10 @@ def _record_failure(session: Session, job_id: int, exc: ProvisioningFailed, sett
         return
     delay = outbox.backoff_seconds(settings.renewal.retry_seconds, job.attempts)
     job.next_attempt_at = now + timedelta(seconds=delay)
-    audit.change(session, job, "last_error", exc.reason,
-                 reason=f"attempt {job.attempts} failed; next at "
-                        f"{job.next_attempt_at.isoformat(timespec='seconds')}")
+    previous, job.last_error = job.last_error, exc.reason
+    audit.record_change(session, job, "last_error", previous, exc.reason,  # every attempt
+                               reason=f"attempt {job.attempts} failed; next at "
+                               f"{job.next_attempt_at.isoformat(timespec='seconds')}")
     log.warning("renewal of %s attempt %d failed, retry in %.0fs: %s", order.code,
                 job.attempts, delay, exc.reason)
 

@@ -5,10 +5,15 @@ can be checked exactly."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from config.settings import Settings, parse_settings
+from intake.sources.base import IncomingMessage
+from matching.orders import parse_orders_csv
+from store.db import Database
+from store.orderbook import import_orders
 from tests.factories.receipts import OrderSpec, ReceiptSpec, orders_csv, receipt_email
 
 NAMES = ("Mario Rossi", "Giulia Bianchi", "Luca Verdi", "Anna Neri", "Paolo Gallo",
@@ -52,3 +57,47 @@ def write_world(folder: Path, inbox: Path, orders: list[PaidOrder]) -> Path:
     csv_path = folder / "orders.csv"
     csv_path.write_text(orders_csv([p.order for p in orders]), encoding="utf-8")
     return csv_path
+
+
+# --- a pipeline over this world, with a clock the test moves ----------------------------
+
+class FakeClock:
+    """A clock that only moves when told to (``Pipeline(clock=...)``)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def settings_for(folder: Path, *, smtp_port: int | None = None, smtp: dict | None = None,
+                 renewal: dict | None = None) -> Settings:
+    """Settings as a configuration file in ``folder`` would give them."""
+    data: dict = {"database": {"url": "sqlite:///intake.sqlite3"},
+                  "sources": [{"name": "inbox", "kind": "folder", "path": "var/inbox"}],
+                  "renewal": renewal or {}}
+    if smtp_port is not None:
+        data["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "timeout_seconds": 5.0,
+                        **(smtp or {})}
+    return parse_settings(data, folder, f"{folder}/test.toml")
+
+
+def import_world(db: Database, orders: list[PaidOrder]) -> None:
+    with db.session() as session:
+        result = import_orders(session, parse_orders_csv(orders_csv([p.order for p in orders])),
+                               actor="test")
+    assert result.inserted == len(orders), result
+
+
+def pay(pipeline, orders: list[PaidOrder]) -> None:  # noqa: ANN001 (app.pipeline.Pipeline)
+    """Takes each order's payment email in, as the folder source would; all must match."""
+    for i, paid in enumerate(orders):
+        outcome = pipeline.take_in(IncomingMessage(
+            source="inbox", key=f"{i:02d}-{paid.code}.eml", raw=paid.email,
+            filename=f"{i:02d}-{paid.code}.eml", is_mail=True))
+        assert outcome.status == "matched" and outcome.order_codes == (paid.code,), outcome
