@@ -68,7 +68,24 @@ def extract_fields(text: str) -> PaymentFields:
             setattr(result, name, found[0])
             result.evidence[name] = found[1]
     result.method = find_method(lines)
+    _cross_check_words(lines, result)
     return result
+
+
+def _cross_check_words(lines: list[str], result: PaymentFields) -> None:
+    """Postal slips print the amount twice, in figures and in words ('DIECI/89'). Agreement
+    raises the amount's confidence; on disagreement the words win when they parse completely,
+    because OCR turns a misread digit into another digit but a misread word into no word."""
+    found = find_amount_in_words(lines)
+    if found is None:
+        return
+    value, evidence = found
+    current = result.evidence.get("amount")
+    if result.amount == value and current is not None:
+        result.evidence["amount"] = Evidence(current.snippet, current.line, 1.0)
+    else:
+        result.amount, result.currency = value, "EUR"
+        result.evidence["amount"] = evidence
 
 
 # --- text helpers ------------------------------------------------------------------------
@@ -110,19 +127,85 @@ _CODE = re.compile(
 )
 
 
+# OCR misreadings of the order code. Letters read for digits are repaired only inside the
+# digit part, and only the classic confusions (O/o->0, I/l/|->1, S->5, B->8); the 'L' of the
+# prefix may be read as I, 1 or |. Every repaired reading is kept with a lower confidence:
+# matching decides against the order book.
+_DIGITISH = "0-9OoIl|SB"
+_OCR_CODE = re.compile(
+    r"(?<![A-Za-z0-9])(?i:R[ .\-_]{0,2}(?P<l>[L1I|])[ .\-_]{0,2}M)"
+    r"(?:[ .\-_:#°/]{0,3}(?i:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
+    rf"(?:(?P<solid>[{_DIGITISH}]{{3,12}})|(?P<spaced>[{_DIGITISH}](?: [{_DIGITISH}]){{3,11}}))"
+    r"(?![0-9A-Za-z])",
+)
+_REPAIRS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "B": "8"})
+# A code whose digits end a line and go on at the start of the next: joined only when the
+# first part is too short to be a whole code by itself.
+_SPLIT_TAIL = re.compile(r"(\d{1,7})(?![0-9A-Za-z,.])")
+_MIN_WHOLE_DIGITS = 5
+
+
 def find_codes(lines: list[str]) -> list[CodeCandidate]:
-    """Every ``RLM`` code, normalised, most mentioned first (ties: first seen first)."""
+    """Every ``RLM`` code, normalised, most mentioned first (ties: exact readings before
+    repaired ones, then first seen first)."""
     text = "\n".join(lines)
-    seen: dict[str, list] = {}
-    for order, match in enumerate(_CODE.finditer(text)):
+    seen: dict[str, list] = {}  # code -> [count, first order, raw, confidence, repaired]
+    exact_at: dict[int, str] = {}
+    order = 0
+    for match in _CODE.finditer(text):
         code = "RLM" + match.group(1)
-        exact = match.group(0).upper() == code
-        entry = seen.setdefault(code, [0, order, match.group(0), exact])
-        entry[0] += 1
-        entry[3] = entry[3] or exact
-    ranked = sorted(seen.items(), key=lambda item: (-item[1][0], item[1][1]))
-    return [CodeCandidate(code, 1.0 if exact else 0.95, raw)
-            for code, (_count, _order, raw, exact) in ranked]
+        confidence = 1.0 if match.group(0).upper() == code else 0.95
+        _note(seen, code, order, match.group(0), confidence, False)
+        exact_at[match.start()] = code
+        order += 1
+    for code, raw, confidence, start in _ocr_codes(text):
+        if exact_at.get(start) == code:
+            continue  # the same mention, already read exactly
+        _note(seen, code, order, raw, confidence, True)
+        order += 1
+    ranked = sorted(seen.items(), key=lambda item: (-item[1][0], item[1][4], item[1][1]))
+    return [CodeCandidate(code, round(confidence, 2), raw, repaired)
+            for code, (_count, _order, raw, confidence, repaired) in ranked]
+
+
+def _note(seen: dict[str, list], code: str, order: int, raw: str, confidence: float,
+          repaired: bool) -> None:
+    entry = seen.setdefault(code, [0, order, raw, confidence, repaired])
+    entry[0] += 1
+    if confidence > entry[3]:
+        entry[2:] = [raw, confidence, repaired]
+
+
+def _ocr_codes(text: str) -> list[tuple[str, str, float, int]]:
+    """OCR-tolerant readings as ``(code, raw, confidence, start)``."""
+    found = []
+    for match in _OCR_CODE.finditer(text):
+        body = match.group("solid") or match.group("spaced").replace(" ", "")
+        digits = body.translate(_REPAIRS)
+        real = sum(ch.isdigit() for ch in body)
+        if real < 3 or real < 0.6 * len(body) or len(digits) > 10:
+            continue
+        repairs = len(body) - real
+        confidence = 0.9 - 0.05 * repairs
+        if match.group("l") not in "Ll":
+            confidence -= 0.1
+        if match.group("spaced"):
+            confidence -= 0.05
+        found.append(("RLM" + digits, match.group(0), max(confidence, 0.5), match.start()))
+        if match.group("solid") and len(digits) < _MIN_WHOLE_DIGITS:
+            joined = _joined_over_line(text, match.end(), digits)
+            if joined:
+                found.append(("RLM" + joined, match.group(0), 0.6, -match.start() - 1))
+    return found
+
+
+def _joined_over_line(text: str, end: int, digits: str) -> str | None:
+    if not text.startswith("\n", end):
+        return None
+    tail = _SPLIT_TAIL.match(text, end + 1)
+    if not tail or len(digits + tail.group(1)) > 10:
+        return None
+    return digits + tail.group(1)
 
 
 # --- amounts -----------------------------------------------------------------------------
@@ -231,6 +314,74 @@ def find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
     return None
 
 
+# --- amount in words (postal slips) ---------------------------------------------------------
+
+_WORD_LABEL = re.compile(r"(?:in\s+lettere|importo\s+lettere|euro\s+in\s+lettere)\s*[:\-]?\s*"
+                         r"([a-z][a-z ]*?)\s*/\s*(\d{2})\b", re.IGNORECASE)
+# Longest first, so 'diciassette' is not read as 'dici' + ...; elided forms ('vent', 'trent',
+# 'cent') come from 'ventuno', 'trentotto', 'centottanta'.
+_NUMBER_WORDS = {
+    "diciassette": 17, "diciannove": 19, "quattordici": 14, "cinquanta": 50, "sessanta": 60,
+    "settanta": 70, "quaranta": 40, "novanta": 90, "ottanta": 80, "quindici": 15,
+    "tredici": 13, "diciotto": 18, "quattro": 4, "undici": 11, "dodici": 12, "sedici": 16,
+    "cinque": 5, "trenta": 30, "quarant": 40, "cinquant": 50, "sessant": 60, "settant": 70,
+    "ottant": 80, "novant": 90, "dieci": 10, "venti": 20, "trent": 30, "vent": 20,
+    "sette": 7, "cento": 100, "cent": 100, "mille": 1000, "mila": 1000, "otto": 8,
+    "nove": 9, "zero": 0, "uno": 1, "due": 2, "tre": 3, "sei": 6, "un": 1,
+}
+def words_to_number(words: str) -> int | None:
+    """'milleduecentotrentaquattro' -> 1234 (0..999999); None unless every letter is used."""
+    words = re.sub(r"\s+", "", words.lower())
+    if not words or len(words) > 80:
+        return None
+    for tokens in _tokenisations(words, 0):
+        value = _evaluate(tokens)
+        if value is not None:
+            return value
+    return None
+
+
+def _tokenisations(words: str, position: int) -> list[list[int]]:
+    """Every way to cut ``words[position:]`` into number words (elisions make it ambiguous:
+    'centottanta' is 'cent' + 'ottanta', not 'cento' + ...)."""
+    if position == len(words):
+        return [[]]
+    found = []
+    for word, value in _NUMBER_WORDS.items():
+        if words.startswith(word, position):
+            found += [[value] + rest for rest in _tokenisations(words, position + len(word))]
+    return found
+
+
+def _evaluate(tokens: list[int]) -> int | None:
+    total = current = 0
+    for value in tokens:
+        if value == 100:
+            if current >= 10:
+                return None
+            current = (current or 1) * 100
+        elif value == 1000:
+            if total:
+                return None
+            total, current = (current or 1) * 1000, 0
+        else:
+            if current % 100 and (value >= 10 or current % 10):
+                return None  # 'tre' + 'venti' is no number
+            current += value
+    return total + current
+
+
+def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
+    for index, line in enumerate(lines):
+        match = _WORD_LABEL.search(line)
+        if match:
+            euros = words_to_number(match.group(1))
+            if euros is not None:
+                value = Decimal(euros) + Decimal(match.group(2)) / 100
+                return value.quantize(Decimal("0.01")), _evidence(lines, index, 0.9)
+    return None
+
+
 # --- IBAN --------------------------------------------------------------------------------
 
 _IBAN_START = re.compile(r"(?<![A-Z0-9])([A-Z]{2}) ?(\d) ?(\d)")
@@ -283,7 +434,7 @@ def find_beneficiary_iban(lines: list[str]) -> tuple[str, Evidence] | None:
 
 _REFERENCES = [
     (re.compile(r"\bTRN\b\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?([A-Z0-9]{11,35})", re.I), 1.0),
-    (re.compile(r"\bC\.?\s?R\.?\s?O\.?(?![A-Z])\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?(\d{8,16})",
+    (re.compile(r"\bC\.?\s?R\.?\s?[O0]\.?(?![A-Z])\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?(\d{8,16})",
                 re.I), 1.0),
     (re.compile(r"(?:riferimento|identificativo|codice|numero|id|n\.)\s+"
                 r"(?:dell[ae]?\s*)?(?:operazione|transazione|movimento|disposizione|bonifico|"

@@ -17,8 +17,10 @@ import multiprocessing
 import os
 import resource
 import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
 
@@ -113,9 +115,10 @@ def _quality(page: PageText) -> float:
 def _tesseract(image, prepared: PreparedPage, seconds: float) -> PageText:  # noqa: ANN001
     import pytesseract
     try:
-        data = pytesseract.image_to_data(
-            image, lang=LANG, config=f"--oem 1 --psm 3 --dpi {prepared.dpi}",
-            timeout=seconds, output_type=pytesseract.Output.DICT)
+        with _as_pgm(image) as path:
+            data = pytesseract.image_to_data(
+                path, lang=LANG, config=f"--oem 1 --psm 3 --dpi {prepared.dpi}",
+                timeout=seconds, output_type=pytesseract.Output.DICT)
     except RuntimeError as exc:  # pytesseract's timeout kills Tesseract and raises this
         raise BadDocument(f"page {prepared.number}: OCR took longer than {seconds:g} s "
                           f"({exc})") from None
@@ -149,13 +152,27 @@ def page_from_data(data: dict, number: int, size: tuple[int, int]) -> PageText:
     return PageText(number, text, "ocr", words, confidence)
 
 
+@contextmanager
+def _as_pgm(image) -> Iterator[str]:  # noqa: ANN001 - PIL.Image
+    """The page as an uncompressed PGM file for Tesseract: pytesseract would write a PNG,
+    and compressing a noisy 300 dpi page costs about as much CPU as reading it."""
+    handle, path = tempfile.mkstemp(prefix="pec-ocr-", suffix=".pgm")
+    os.close(handle)
+    try:
+        image.save(path, "PPM")
+        yield path
+    finally:
+        os.unlink(path)
+
+
 def _osd_rotation(image, dpi: int, seconds: float) -> int:  # noqa: ANN001
     """Degrees (clockwise) the page must be turned to stand upright, per Tesseract OSD;
     0 when OSD is unsure or finds too little text."""
     import pytesseract
     try:
-        osd = pytesseract.image_to_osd(image, config=f"--psm 0 --dpi {dpi}", timeout=seconds,
-                                       output_type=pytesseract.Output.DICT)
+        with _as_pgm(image) as path:
+            osd = pytesseract.image_to_osd(path, config=f"--psm 0 --dpi {dpi}",
+                                           timeout=seconds, output_type=pytesseract.Output.DICT)
     except (pytesseract.TesseractError, RuntimeError) as exc:
         log.debug("OSD gave no answer: %s", exc)
         return 0
