@@ -19,8 +19,14 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from tests.factories import ghostscript
-from tests.factories.receipts import OUR_IBAN, ReceiptSpec, random_spec, receipt_lines, \
-    receipt_pdf
+from tests.factories.receipts import (
+    OUR_IBAN,
+    STYLES,
+    ReceiptSpec,
+    random_spec,
+    receipt_lines,
+    receipt_pdf,
+)
 
 KINDS = ("text_pdf", "scan", "fax_fine", "fax_standard", "photo")
 
@@ -182,20 +188,13 @@ def make_sample(kind: str, spec: ReceiptSpec, rng: random.Random, index: int = 0
     raise ValueError(f"unknown kind {kind}")
 
 
-def corpus(kinds: tuple[str, ...] = KINDS, per_kind: int = 10, seed: int = 5) -> list[Sample]:
-    """``per_kind`` documents of each kind, every bank style in turn, reproducible by seed."""
-    rng = random.Random(seed)
-    samples = []
-    for kind in kinds:
-        for index in range(per_kind):
-            spec = random_spec(rng, f"RLM{rng.randint(10000, 99999)}",
-                               Decimal(rng.randint(500, 25000)) / 100)
-            spec = replace(spec, style=_styles()[index % len(_styles())],
-                           beneficiary_iban=OUR_IBAN)
-            samples.append(make_sample(kind, spec, rng, index))
-    return samples
-
-
-def _styles() -> tuple[str, ...]:
-    from tests.factories.receipts import STYLES
-    return STYLES
+def samples(kind: str, n: int, seed: int = 5) -> list[Sample]:
+    """``n`` documents of one kind, the bank styles in turn, reproducible by seed."""
+    rng = random.Random(f"{seed}-{kind}")
+    found = []
+    for index in range(n):
+        spec = random_spec(rng, f"RLM{rng.randint(10000, 99999)}",
+                           Decimal(rng.randint(500, 25000)) / 100)
+        spec = replace(spec, style=STYLES[index % len(STYLES)], beneficiary_iban=OUR_IBAN)
+        found.append(make_sample(kind, spec, rng, index))
+    return found
