@@ -185,6 +185,7 @@ def _single(r: _Receipt, a: Assessment) -> Assessment:
     s = a.signals
     if s.amount not in (EQUAL, SHORT_TOLERATED, OVER):
         raise _Review(_details([a]).lstrip("; "))
+    _contradicted(r, a)
     if s.link != WEAK:
         return a
     if s.amount != EQUAL:
@@ -197,6 +198,21 @@ def _single(r: _Receipt, a: Assessment) -> Assessment:
             f"{', '.join(b.order.code for b in rivals)} are one character away and amount "
             "plus sender or payer do not single one out" + _details([a] + rivals))
     return a
+
+
+def _contradicted(r: _Receipt, a: Assessment) -> None:
+    """A code typed one character wrong can name another customer's order of the same price:
+    when the sender or payer is not that order's customer but is the customer of a pending
+    order one character away with exactly that amount, the code is doubted, however read."""
+    if a.signals.corroborated:
+        return
+    mistaken_for = [b for b in _rivals(r, a)
+                    if b.signals.amount == EQUAL and b.signals.corroborated]
+    if mistaken_for:
+        b = mistaken_for[0]
+        raise _Review(f"code {a.order.code} names another customer's order: the sender or "
+                      f"payer is the customer of {b.order.code}, one character away, of the "
+                      "same amount" + _details([a, b]))
 
 
 def _rivals(r: _Receipt, a: Assessment) -> list[Assessment]:
