@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # What OCR wants: about 300 dpi for print; more only costs time.
 OCR_DPI = 300
+# Below this, pages are upscaled (a screenshot, a 96 dpi scan): small glyphs defeat Tesseract.
+MIN_OCR_DPI = 150
 # A fax line is 1728 dots over 8.5 in; anything at or under this is read as it comes.
 FAX_DPI = 204
 # Photos are downscaled so their longest side is at most this (an A4 page at about 300 dpi).
@@ -194,8 +196,10 @@ def load_image_page(data: bytes, info: PageInfo, max_pixels: int) -> PreparedPag
     except BadDocument:
         raise
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data
-        raise BadDocument(f"page {info.number}: image data unreadable "
-                          f"({type(exc).__name__}: {exc})") from None
+        what = "damaged compressed image data" if "decoder error" in str(exc) \
+            else "image data unreadable"
+        raise BadDocument(f"page {info.number}: {what} ({type(exc).__name__}: {exc})") \
+            from None
     rotated = 0 if upright.size == image.size else 90
     return prepare(upright, info, rotated)
 
@@ -260,6 +264,9 @@ def _square_pixels(gray: Image.Image, dpi: tuple[float, float] | None
     target = x_dpi
     if max(width, height) > PHOTO_MAX_SIDE * 1.2 and x_dpi > OCR_DPI:
         target = max(OCR_DPI, x_dpi * PHOTO_MAX_SIDE / max(width, height))
+    elif x_dpi < MIN_OCR_DPI:
+        # screen-resolution images: Tesseract wants x-heights of 20+ pixels
+        target = min(OCR_DPI, x_dpi * 3)
     new_size = (round(width * target / x_dpi), round(height * target / y_dpi))
     if abs(new_size[0] - width) > 1 or abs(new_size[1] - height) > 1:
         gray = gray.resize(new_size, Image.Resampling.LANCZOS if target < x_dpi
