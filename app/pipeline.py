@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +36,6 @@ from store.models import (
     MatchDecisionRow,
     MessageRow,
     ReceiptOrderRow,
-    RenewalJobRow,
 )
 from store.orderbook import (
     OrderNoLongerPending,
@@ -314,9 +313,9 @@ class Pipeline:
         row = mark_paid(session, code, paid, now,
                         reason=f"receipt #{receipt.id}: {decision.reason}")
         session.add(ReceiptOrderRow(message_id=receipt.id, order_id=row.id, amount=paid))
-        due = now + timedelta(hours=self.settings.renewal.delay_hours)
-        session.add(RenewalJobRow(order_id=row.id, due_at=due, status="pending",
-                                  idempotency_key=f"renewal:{code}:{receipt.id}"))
+        from app import renewals  # (app.renewals imports nothing of the pipeline)
+        due = renewals.schedule(session, row, now, self.settings,
+                                f"renewal:{code}:{receipt.id}").due_at
         mail = compose.payment_received(to_order(row), paid, due, self.settings.sender_name)
         outbox.queue(session, mail, f"payment-received:{code}:{receipt.id}", row.id,
                      self._sender().split("@")[-1])

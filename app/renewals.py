@@ -38,6 +38,22 @@ PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
 PAID, RENEWED, RENEWAL_FAILED = "paid", "renewed", "renewal_failed"
 
 
+def schedule(session: Session, order: OrderRow, paid_at: datetime, settings: Settings,
+             key: str) -> RenewalJobRow:
+    """The renewal owed for a payment, due ``renewal.delay_hours`` after it, in the caller's
+    transaction (the payment's). One job per key: scheduling the same payment again returns
+    the job already there."""
+    existing = session.scalar(select(RenewalJobRow).where(RenewalJobRow.idempotency_key == key))
+    if existing is not None:
+        return existing
+    due = paid_at + timedelta(hours=settings.renewal.delay_hours)
+    job = RenewalJobRow(order_id=order.id, due_at=due, status=PENDING, idempotency_key=key)
+    session.add(job)
+    audit.record(session, job, "status", PENDING,
+                 reason=f"order {order.code} paid; renewal due {due.isoformat()}")
+    return job
+
+
 def run_due(db: Database, settings: Settings, now: datetime,
             adapter: ProvisioningAdapter | None = None) -> int:
     """Runs every renewal job due at ``now``; returns how many orders were renewed."""

@@ -41,6 +41,7 @@ class DueJobRunner:
                          renewed, sent, failed)
         except Exception:  # one bad cycle never stops the scheduler; the error is logged
             log.exception("due-job cycle failed; retrying at the next tick")
+            return  # no early wake-up: a failing cycle must not spin
         finally:
             self._lock.release()
         self.schedule_wake()
@@ -59,7 +60,8 @@ class DueJobRunner:
             return
         if due is None:
             return
-        when = max(due, datetime.now(UTC)) + timedelta(milliseconds=50)
+        # at least a second ahead: an item that stays due (claimed elsewhere) cannot spin
+        when = max(due + timedelta(milliseconds=50), datetime.now(UTC) + timedelta(seconds=1))
         tick = self.scheduler.get_job(TICK_JOB)
         if tick is not None and tick.next_run_time is not None and tick.next_run_time <= when:
             return

@@ -90,11 +90,9 @@ def due_filter(now: datetime):  # noqa: ANN201 (a SQLAlchemy clause)
 
 def next_due(session: Session) -> datetime | None:
     """When the earliest queued mail is due (for the scheduler's wake-up)."""
-    rows = session.execute(select(OutgoingMailRow.next_attempt_at).where(
-        OutgoingMailRow.status == "queued")).scalars().all()
-    if not rows:
-        return None
-    return None if None in rows else min(rows)
+    rows = session.execute(select(OutgoingMailRow.next_attempt_at, OutgoingMailRow.created_at)
+                           .where(OutgoingMailRow.status == "queued")).all()
+    return min((nxt or created for nxt, created in rows), default=None)
 
 
 def deliver_due(session_factory: SessionFactory, transport: MailTransport,
