@@ -9,12 +9,14 @@ missing; without MOVE it is COPYed, flagged ``\\Deleted`` and removed with UID E
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterator
+from email.parser import BytesHeaderParser
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -41,6 +43,8 @@ class ImapSource:
         self.uidvalidity: int | None = None
         self.exists = 0
         self._deleted: set[int] = set()
+        # target mailbox -> (Message-ID, sha256) of what this run moved there
+        self._moved: dict[str, list[tuple[str, str]]] = {}
 
     # --- connection ---------------------------------------------------------------------
 
@@ -122,6 +126,7 @@ class ImapSource:
             message = self._download(client, uid, info[uid])
             if message is not None:
                 yield message
+        self._remove_twin_copies()
 
     def _download(self, client: IMAPClient, uid: int, info: dict) -> IncomingMessage | None:
         size = int(info.get(b"RFC822.SIZE", 0))
@@ -168,6 +173,46 @@ class ImapSource:
                 self._copy_delete(client, uid, target)
         except NETWORK_ERRORS as exc:
             raise self._fail(f"moving UID {uid} to {target}", exc) from exc
+        message_id = BytesHeaderParser().parsebytes(message.raw).get("Message-ID")
+        if message_id:
+            self._moved.setdefault(target, []).append(
+                (str(message_id).strip(), hashlib.sha256(message.raw).hexdigest()))
+
+    def _remove_twin_copies(self) -> None:
+        """Two runs working the same mailbox at once can both MOVE one message (each MOVE
+        is atomic, the pair is not). The copies are byte-identical: of those with the same
+        Message-ID and bytes, every run keeps the lowest UID and removes the others, so
+        whichever runs last leaves exactly one."""
+        moved, self._moved = self._moved, {}
+        if not moved or self.client is None:
+            return
+        client = self.client
+        try:
+            for target, items in moved.items():
+                client.select_folder(target)
+                for message_id, digest in items:
+                    self._keep_one(client, target, message_id, digest)
+            client.select_folder(self.settings.mailbox)
+        except NETWORK_ERRORS as exc:
+            log.warning("source=%s twin check skipped: %s", self.name, exc)
+
+    def _keep_one(self, client: IMAPClient, target: str, message_id: str, digest: str) -> None:
+        uids = client.search(["HEADER", "Message-ID", message_id])
+        if len(uids) < 2:
+            return
+        bodies = client.fetch(uids, ["BODY.PEEK[]"])
+        twins = sorted(uid for uid, data in bodies.items()
+                       if hashlib.sha256(data.get(b"BODY[]", b"")).hexdigest() == digest)
+        extra = twins[1:]
+        if not extra:
+            return
+        log.warning("source=%s %s: %d twin copy(ies) of %s from a concurrent run removed",
+                    self.name, target, len(extra), message_id)
+        client.add_flags(extra, [b"\\Deleted"])
+        if b"UIDPLUS" in client.capabilities():
+            client.uid_expunge(extra)
+        else:
+            client.expunge()
 
     def _copy_delete(self, client: IMAPClient, uid: int, target: str) -> None:
         """RFC 3501 + RFC 4315 without MOVE. A message already flagged \\Deleted was copied

@@ -227,7 +227,9 @@ def zip_bomb(megabytes: int = 64) -> bytes:
 
 
 def mail_with(attachments: list[tuple[str, str, bytes]], body: str = "In allegato.") -> bytes:
-    return build_email(MailSpec(body=body, attachments=attachments))
+    """A customer's mail with the given attachments and its own Message-ID."""
+    return build_email(MailSpec(body=body, attachments=attachments,
+                                message_id=make_msgid(domain="example.com")))
 
 
 # --- a batch of customers and their messages ---------------------------------------------
@@ -263,7 +265,8 @@ def mixed_batch(count: int, seed: int = 7, pec_share: float = 0.25, bad_share: f
             messages.append(rng.choice([
                 mail_with([("ricevuta.pdf", "application/pdf", b"")]),
                 mail_with([("ricevuta.zip", "application/zip", zip_bomb(8))]),
-                b"From: " + email_addr.encode() + b"\r\nSubject: \r\n\r\n",
+                f"From: {email_addr}\r\nMessage-ID: <empty{index}@example.com>\r\n"
+                "Subject: \r\n\r\n".encode(),
             ]))
         elif roll < bad_share + receipt_share:
             kinds.append("pec_receipt")
