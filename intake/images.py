@@ -71,7 +71,9 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadDocument(f"image over the pixel limit of {max_pixels} ({exc})") from None
+        log.info("refused before decoding: %s", exc)
+        raise BadDocument(f"image is over the limit of {max_pixels} pixels a page "
+                          f"(a possible decompression bomb)") from None
     except UnidentifiedImageError:
         raise BadDocument("not a readable image (format not recognised)") from None
     except Exception as exc:  # noqa: BLE001 - any header damage is a bad document
@@ -168,7 +170,7 @@ def _scan_dpi(pdf, index: int) -> float:  # noqa: ANN001 - pypdfium2.PdfDocument
             if (right - left) * (top - bottom) >= 0.8 * page_area:
                 meta = image.get_metadata()
                 native = max(meta.horizontal_dpi, meta.vertical_dpi)
-                return float(min(OCR_DPI, max(150.0, native)))
+                return float(round(min(OCR_DPI, max(150.0, native))))
     except Exception as exc:  # noqa: BLE001 - only an optimisation: fall back to OCR_DPI
         log.debug("page %d: image resolution unknown: %s", index + 1, exc)
     return float(OCR_DPI)

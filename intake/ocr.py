@@ -191,9 +191,13 @@ class TesseractEngine:
     """Reads images and PDF pages with Tesseract in a pool of worker processes."""
 
     def __init__(self, workers: int | None = None,
-                 page_reader: Callable[[PageJob], PageResult] = ocr_page) -> None:
+                 page_reader: Callable[[PageJob], PageResult] = ocr_page,
+                 deadline_slack: float = DEADLINE_SLACK) -> None:
+        """``page_reader`` runs in the workers (tests hand in one that stalls or crashes);
+        ``deadline_slack`` is what a page may take beyond its Tesseract time limit."""
         self.workers = workers or max(1, min(2, os.cpu_count() or 1))
         self.page_reader = page_reader
+        self.deadline_slack = deadline_slack
         self.stats = OcrStats()
         self._pool: Pool | None = None
 
@@ -225,7 +229,7 @@ class TesseractEngine:
         pending = [(job.info.number, pool.apply_async(self.page_reader, (job,)))
                    for job in jobs]
         rounds = -(-len(jobs) // self.workers)
-        deadline = time.monotonic() + rounds * (seconds * 2 + DEADLINE_SLACK)
+        deadline = time.monotonic() + rounds * (seconds * 2 + self.deadline_slack)
         return [self._collect(number, result, deadline, seconds)
                 for number, result in pending]
 
