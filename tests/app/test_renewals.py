@@ -92,7 +92,11 @@ def test_not_due_before_the_delay_then_renewed_and_told(world) -> None:  # noqa:
             AuditRow.entity == "orders", AuditRow.field == "status",
             AuditRow.entity_id == 1).order_by(AuditRow.id)).all()
         job = session.scalars(select(RenewalJobRow).where(RenewalJobRow.order_id == 1)).one()
+        job_trail = session.execute(select(AuditRow.old_value, AuditRow.new_value).where(
+            AuditRow.entity == "renewal_jobs", AuditRow.field == "status",
+            AuditRow.entity_id == job.id).order_by(AuditRow.id)).all()
     assert trail == [(None, "pending"), ("pending", "paid"), ("paid", "renewed")]
+    assert job_trail == [(None, "pending"), ("pending", "done")]
     assert job.status == "done" and job.attempts == 1 and job.done_at == clock.now
 
 
