@@ -187,6 +187,7 @@ def _single(r: _Receipt, a: Assessment) -> Assessment:
         raise _Review(_details([a]).lstrip("; "))
     _contradicted(r, a)
     if s.link != WEAK:
+        _typo_guard(r, a)
         return a
     if s.amount != EQUAL:
         raise _Review(f"code {a.order.code} may be misread and the amount is not equal"
@@ -198,6 +199,22 @@ def _single(r: _Receipt, a: Assessment) -> Assessment:
             f"{', '.join(b.order.code for b in rivals)} are one character away and amount "
             "plus sender or payer do not single one out" + _details([a] + rivals))
     return a
+
+
+def _typo_guard(r: _Receipt, a: Assessment, chosen: Sequence[Assessment] = ()) -> None:
+    """A code read exactly may still be typed one character wrong by the customer. When a
+    pending order one character away costs exactly what was paid, the code and amount alone
+    cannot tell the two apart: the sender or payer must single out the order named."""
+    paid = r.fields.amount
+    alike = [b for b in _rivals(r, a) if b not in chosen and b.order.amount == paid]
+    if not alike:
+        return
+    if a.signals.amount == EQUAL and _singled_out(a, alike):
+        return
+    raise _Review(f"code {a.order.code} could be a one-character slip for pending order(s) "
+                  f"{', '.join(b.order.code for b in alike)} of {euro(paid)} (amount "
+                  "included), and neither sender nor payer singles out one of them"
+                  + _details([a] + alike))
 
 
 def _contradicted(r: _Receipt, a: Assessment) -> None:
@@ -239,8 +256,20 @@ def _several(r: _Receipt, pending: list[Assessment]) -> tuple[list[Assessment], 
         if a.signals.link == WEAK and _rivals(r, a):
             raise _Review(f"code {a.order.code} may be misread: another pending order is "
                           "one character away" + _details(pending))
+        _several_typo_guard(r, a, pending)
     return pending, f"one payment of {euro(r.fields.amount)} for orders {codes} " \
                     f"(sum {euro(total)})"
+
+
+def _several_typo_guard(r: _Receipt, a: Assessment, chosen: list[Assessment]) -> None:
+    """As ``_typo_guard``, for one of several orders paid together: a neighbour of the same
+    price could stand in for it and the sum would still hold."""
+    alike = [b for b in _rivals(r, a) if b not in chosen and b.order.amount == a.order.amount]
+    if alike and not (a.signals.corroborated
+                      and not any(b.signals.corroborated for b in alike)):
+        raise _Review(f"code {a.order.code} could be a one-character slip for pending order(s) "
+                      f"{', '.join(b.order.code for b in alike)} of the same price, and neither "
+                      "sender nor payer singles it out" + _details(chosen + alike))
 
 
 def _fuzzy(r: _Receipt) -> tuple[list[Assessment], str]:
