@@ -341,11 +341,13 @@ class Pipeline:
         policy = outbox.DeliveryPolicy(
             sender=self._sender(), sender_name=self.settings.sender_name,
             retry_seconds=smtp.retry_seconds if smtp else 60.0,
-            max_attempts=smtp.max_attempts if smtp else 10)
+            max_attempts=smtp.max_attempts if smtp else 10,
+            # a claimed mail is left alone this long: longer than one SMTP conversation
+            lease_seconds=max(300.0, 10 * smtp.timeout_seconds) if smtp else 300.0)
         return outbox.deliver_due(self.db.session, self.transport, policy, self.clock())
 
     def _sender(self) -> str:
-        return self.settings.smtp.sender if self.settings.smtp else "amministrazione@example.it"
+        return outbox.sender_address(self.settings)
 
 
 def _default_transport(settings: Settings) -> MailTransport:
