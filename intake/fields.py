@@ -147,7 +147,7 @@ _MIN_WHOLE_DIGITS = 5
 
 def find_codes(lines: list[str]) -> list[CodeCandidate]:
     """Every ``RLM`` code, normalised, most mentioned first (ties: exact readings before
-    repaired ones, then first seen first)."""
+    repaired ones, repaired ones by confidence, then first seen first)."""
     text = "\n".join(lines)
     seen: dict[str, list] = {}  # code -> [count, first order, raw, confidence, repaired]
     exact_at: dict[int, str] = {}
@@ -155,7 +155,12 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
     for match in _CODE.finditer(text):
         code = "RLM" + match.group(1)
         confidence = 1.0 if match.group(0).upper() == code else 0.95
-        _note(seen, code, order, match.group(0), confidence, False)
+        glued = text[match.end():match.end() + 1]
+        if glued and glued in "OoIlSB|":
+            # 'RLM1234B': the digits may go on as a misread letter; this reading drops it
+            _note(seen, code, order, match.group(0), 0.7, True)
+        else:
+            _note(seen, code, order, match.group(0), confidence, False)
         exact_at[match.start()] = code
         order += 1
     for code, raw, confidence, start in _ocr_codes(text):
@@ -163,7 +168,8 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
             continue  # the same mention, already read exactly
         _note(seen, code, order, raw, confidence, True)
         order += 1
-    ranked = sorted(seen.items(), key=lambda item: (-item[1][0], item[1][4], item[1][1]))
+    ranked = sorted(seen.items(), key=lambda item: (
+        -item[1][0], item[1][4], -item[1][3] if item[1][4] else 0.0, item[1][1]))
     return [CodeCandidate(code, round(confidence, 2), raw, repaired)
             for code, (_count, _order, raw, confidence, repaired) in ranked]
 
