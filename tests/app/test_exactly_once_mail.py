@@ -8,14 +8,18 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from app.pipeline import Pipeline
+from app.scheduler import start_job_scheduler
 from notifier import compose, outbox
 from store.db import Database
+from store.models import OutgoingMailRow
 from tests.conftest import ROOT, run_subprocess
 from tests.factories.payments import FakeClock, paid_orders, settings_for, write_world
 from tests.servers.smtp import SmtpServer, smtp_server
@@ -158,3 +162,32 @@ def test_killed_between_send_and_record_repeats_only_that_mail(tmp_path: Path) -
                         "cliente2@example.com", "cliente3@example.com"]
     assert ids[1] == ids[2] and len(set(ids)) == 4
     db.dispose()
+
+
+def test_the_daemon_scheduler_retries_until_smtp_is_back(tmp_path: Path) -> None:
+    """GIVEN the daemon's job scheduler (ticking only every minute) and SMTP down WHEN the
+    server comes back THEN the scheduler's wake-ups at each retry time deliver every mail,
+    once, without waiting for the next tick."""
+    server = SmtpServer()
+    settings = settings_for(tmp_path, smtp_port=server.port, smtp={"retry_seconds": 0.5})
+    db = Database(settings.database_url)
+    with db.session() as session:
+        for i in range(3):
+            mail = compose.ComposedMail("renewal_done", f"cliente{i}@example.com",
+                                        f"Rinnovo {i}", f"Testo {i}\n", None)
+            outbox.queue(session, mail, f"event:{i}", None, "example.it")
+    scheduler = start_job_scheduler(Pipeline(settings, db), interval_seconds=60)
+    try:
+        time.sleep(1.5)  # a first attempt or two fail: connection refused
+        server.start()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(server.received) < 3:
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown()
+        server.close()
+    assert sorted(server.recipients()) == [f"cliente{i}@example.com" for i in range(3)]
+    with db.session() as session:
+        attempts = session.scalars(select(OutgoingMailRow.attempts)).all()
+    db.dispose()
+    assert min(attempts) >= 2  # it did fail while the server was down
