@@ -155,6 +155,26 @@ def _pdf_page_text(page, number: int) -> PageText:  # noqa: ANN001 - pdfplumber.
     return PageText(number, text, "text_layer", words)
 
 
+def locate(text: DocumentText, value: str) -> list[WordBox]:
+    """The boxes of the words that spell ``value`` (an extracted code, amount, IBAN, ...), so
+    the review UI can highlight where a field was read. Spaces and case are ignored, since an
+    IBAN is printed in groups and OCR splits words its own way; [] when not found."""
+    wanted = re.sub(r"\s+", "", value).upper()
+    if not wanted:
+        return []
+    for page in text.pages:
+        words = page.words
+        for start in range(len(words)):
+            joined = ""
+            for end in range(start, min(len(words), start + 12)):
+                joined += re.sub(r"\s+", "", words[end].text).upper()
+                if wanted in joined:
+                    return list(words[start:end + 1])
+                if len(joined) > len(wanted) + 40:
+                    break
+    return []
+
+
 def default_ocr() -> OcrEngine | None:
     """The Tesseract engine when it is installed, else None (documents then need OCR)."""
     try:

@@ -235,3 +235,15 @@ def test_extract_prints_the_contract_for_fax_scan_and_photo(tmp_path: Path) -> N
             (["RLM40712"], "121.78", "ocr", None)
         assert line["method"] == "bonifico"
     assert lines[3]["error"] and lines[3]["codes"] == []
+
+
+def test_fields_can_be_located_for_highlighting(engine: TesseractEngine) -> None:
+    from intake.text import locate
+    text = read(scans.fax(SPEC, "tiffg4", "204x196"), "fax.tif", engine)
+    fields = extract_fields(text.text)
+    iban_boxes = locate(text, fields.iban or "")
+    assert len(iban_boxes) >= 6  # printed in groups of four
+    middles = [(box.y0 + box.y1) / 2 for box in iban_boxes]
+    assert max(middles) - min(middles) < 0.01  # all on one line
+    assert locate(text, "RLM40712")[0].text.endswith("RLM40712")
+    assert locate(text, "RLM99999") == []
