@@ -169,10 +169,19 @@ def locate(text: DocumentText, value: str) -> list[WordBox]:
             for end in range(start, min(len(words), start + 12)):
                 joined += re.sub(r"\s+", "", words[end].text).upper()
                 if wanted in joined:
-                    return list(words[start:end + 1])
+                    return _tightest(words[start:end + 1], wanted)
                 if len(joined) > len(wanted) + 40:
                     break
     return []
+
+
+def _tightest(words: list[WordBox], wanted: str) -> list[WordBox]:
+    """Drops leading words (labels, the line above) that the value does not need."""
+    def spelled(run: list[WordBox]) -> str:
+        return "".join(re.sub(r"\s+", "", w.text).upper() for w in run)
+    while len(words) > 1 and wanted in spelled(words[1:]):
+        words = words[1:]
+    return words
 
 
 def default_ocr() -> OcrEngine | None:
