@@ -21,7 +21,10 @@ from notifier import compose, outbox
 from store.db import Database
 from store.models import OutgoingMailRow
 from tests.conftest import ROOT, run_subprocess
+from tests.factories.mailboxes import imap_source_toml
+from tests.factories.mailboxes import write_config as write_mailbox_config
 from tests.factories.payments import FakeClock, paid_orders, settings_for, write_world
+from tests.servers.dovecot import Dovecot
 from tests.servers.smtp import SmtpServer, smtp_server
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -191,3 +194,31 @@ def test_the_daemon_scheduler_retries_until_smtp_is_back(tmp_path: Path) -> None
         attempts = session.scalars(select(OutgoingMailRow.attempts)).all()
     db.dispose()
     assert min(attempts) >= 2  # it did fail while the server was down
+
+
+def test_one_poll_over_an_imap_mailbox_of_payments(tmp_path: Path) -> None:
+    """The done-means as written: a real IMAP mailbox (Dovecot) full of payments, one
+    ``poll --once`` with ``delay_hours = 0``: every order renewed, two mails each, and the
+    mailbox emptied into Processed."""
+    orders = paid_orders(ORDERS, EXPIRY)
+    csv_path = write_world(tmp_path, tmp_path / "unused", orders)
+    with Dovecot({"amministrazione": "segreta"}) as imap, smtp_server() as server:
+        imap.append("amministrazione", [p.email for p in orders])
+        config = write_mailbox_config(tmp_path, [
+            imap_source_toml("amministrazione", imap.port, "amministrazione", "segreta")],
+            extra=f"""
+[smtp]
+host = "127.0.0.1"
+port = {server.port}
+retry_seconds = 0
+timeout_seconds = 5
+
+[renewal]
+delay_hours = 0
+""")
+        run(config, "orders", "import", str(csv_path))
+        summary = run(config, "poll", "--once").out
+        assert f"{2 * ORDERS} mail(s) sent" in summary, summary
+        check_renewed_and_told(config, server, orders)
+        assert imap.count("amministrazione") == 0
+        assert imap.count("amministrazione", "Processed") == ORDERS
