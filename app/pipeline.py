@@ -24,7 +24,14 @@ from intake.message import ParsedMessage, arrival_facts, parse_incoming
 from intake.reading import Reading, read_message
 from intake.sources import IncomingMessage, Settlement, open_source
 from intake.text import OcrEngine
-from matching.decide import MATCHED, SUPPORT, MatchDecision, PriorReceipt, decide
+from matching.decide import (
+    MATCHED,
+    SUPPORT,
+    MatchDecision,
+    PriorReceipt,
+    decide,
+    neighbour_amount,
+)
 from notifier import compose, outbox
 from notifier.transport import FolderTransport, MailTransport, SmtpTransport
 from store import audit
@@ -249,7 +256,8 @@ class Pipeline:
         # a fax gateway's sender is the gateway, not the customer
         fax = any(s.name == receipt.source and s.fax_gateway for s in self.settings.sources)
         sender, certified = (None, None) if fax else (receipt.sender, receipt.certified_sender)
-        orders = candidate_orders(session, fields.codes, (sender, certified))
+        orders = candidate_orders(session, fields.codes, (sender, certified),
+                                  neighbour_amount(fields, reading.text_source))
         prior = self._prior_receipt(session, receipt, reading)
         matching = self.settings.matching
         return decide(fields, orders, matching.our_ibans, prior, sender=sender,

@@ -58,7 +58,7 @@ PAID_STATUSES = ("paid", "renewing", "renewed", "renewal_failed", "support")
 MAX_CANDIDATES = 10
 
 __all__ = ["DUPLICATE", "MATCHED", "SUPPORT", "UNMATCHED", "Candidate", "MatchDecision",
-           "OrderFlag", "PriorReceipt", "decide", "euro"]
+           "OrderFlag", "PriorReceipt", "decide", "euro", "neighbour_amount"]
 
 
 @dataclass(frozen=True)
@@ -117,13 +117,25 @@ class _Receipt:
     today: date | None
 
 
+def neighbour_amount(fields: PaymentFields, text_source: str | None = None) -> Decimal | None:
+    """Which neighbours (pending orders one edit away from a code read) ``decide`` needs:
+    with one code read as it is and an amount, only those costing that amount (the rules
+    never look at others); with a code that may be misread, or several codes, all of them
+    (None)."""
+    reads = code_reads(fields, text_source)
+    if len(reads) == 1 and not reads[0].weak and fields.amount is not None:
+        return fields.amount
+    return None
+
+
 def decide(fields: PaymentFields, orders: Mapping[str, Order], our_ibans: Sequence[str],
            prior: PriorReceipt | None = None, *, sender: str | None = None,
            certified_sender: str | None = None, today: date | None = None,
            tolerance: Decimal = Decimal("0.00"), text_source: str | None = None,
            ) -> MatchDecision:
-    """``orders``: every candidate order, whatever its status, keyed by code (those the
-    codes read name, those one edit away from them, those of the sender's address).
+    """``orders``: the candidate orders keyed by code: those the codes read name (whatever
+    their status), the pending ones one edit away from them (at least those costing
+    ``neighbour_amount(fields, text_source)`` when that is not None), those of the sender.
     ``today`` is the day of the decision (the expiry rule's day when the receipt bears no
     payment date)."""
     reads = code_reads(fields, text_source)
@@ -354,10 +366,11 @@ def _details(assessed: Sequence[Assessment]) -> str:
 
 
 def _candidates(r: _Receipt, orders: Mapping[str, Order]) -> tuple[Candidate, ...]:
-    ranked = [Candidate(a.order.code, a.score, a.reasons) for a in r.assessed]
+    ranked = [Candidate(a.order.code, a.score, a.reasons)
+              for a in r.assessed[:MAX_CANDIDATES]]
     unknown = [Candidate(read.code, 0.0, (f"code {read.code} found; no such order",))
                for read in r.reads if read.code not in orders]
-    return tuple(ranked[:MAX_CANDIDATES] + unknown)
+    return tuple(ranked + unknown)
 
 
 def _inputs(fields: PaymentFields, reads: list[CodeRead], orders: Mapping[str, Order],

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property, lru_cache
 
 from rapidfuzz import fuzz
 
@@ -96,7 +97,12 @@ class Assessment:
     order: Order
     signals: Signals
     score: float
-    reasons: tuple[str, ...]
+    fields: PaymentFields
+
+    @cached_property
+    def reasons(self) -> tuple[str, ...]:
+        """Written only for the candidates a person will read (most neighbours are not)."""
+        return tuple(_reasons(self.order, self.signals, self.fields))
 
 
 def assess(order: Order, reads: Sequence[CodeRead], fields: PaymentFields,
@@ -110,8 +116,7 @@ def assess(order: Order, reads: Sequence[CodeRead], fields: PaymentFields,
         before_order=bool(fields.payment_date and order.ordered_at
                           and fields.payment_date < order.ordered_at),
         pending=order.status == PENDING)
-    return Assessment(order, signals, _score(signals),
-                      tuple(_reasons(order, signals, fields)))
+    return Assessment(order, signals, _score(signals), fields)
 
 
 def _link(code: str, reads: Sequence[CodeRead]) -> tuple[str, CodeRead | None]:
@@ -141,6 +146,7 @@ def _email_matches(order: Order, senders: Iterable[str]) -> bool:
     return any(s and s.lower() in own for s in senders)
 
 
+@lru_cache(maxsize=4096)
 def normalise_name(name: str) -> str:
     text = unicodedata.normalize("NFKD", name)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()

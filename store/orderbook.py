@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from matching.codes import near_codes
@@ -70,14 +70,30 @@ def import_orders(session: Session, book: OrderBook, actor: str) -> ImportResult
     return result
 
 
+# the columns of an ``Order``: matching reads plain rows, not ORM objects, so a receipt
+# with a hundred candidate orders costs no more than a few hundred microseconds
+_ORDER_COLUMNS = tuple(getattr(OrderRow, name) for name in (
+    "id", "code", "userid", "pec_address", "customer_name", "customer_email", "amount",
+    "expiry_date", "years", "ordered_at", "status"))
+
+
+_BY_CODES = select(*_ORDER_COLUMNS).where(OrderRow.code.in_(bindparam("codes", expanding=True)))
+# a neighbour that is no longer pending can neither be meant nor be mistaken for
+_NEIGHBOURS = _BY_CODES.where(OrderRow.status == "pending")
+_NEIGHBOURS_OF_AMOUNT = _NEIGHBOURS.where(OrderRow.amount == bindparam("amount"))
+
+
+def _orders(session: Session, query: Select, params: dict | None = None) -> dict[str, Order]:
+    return {row.code: Order(**row._mapping) for row in session.execute(query, params)}
+
+
 def orders_for_codes(session: Session, codes: Iterable[str]) -> dict[str, Order]:
     wanted = list(dict.fromkeys(codes))
     found: dict[str, Order] = {}
-    # chunks keep every statement under the bound-parameter limits of older SQLite builds
+    # chunks keep every statement under the bound-parameter limits of older SQLite builds;
+    # one prepared statement with an expanding parameter: no per-code statement building
     for start in range(0, len(wanted), 500):
-        rows = session.scalars(select(OrderRow).where(
-            OrderRow.code.in_(wanted[start:start + 500])))
-        found.update((row.code, to_order(row)) for row in rows)
+        found.update(_orders(session, _BY_CODES, {"codes": wanted[start:start + 500]}))
     return found
 
 
@@ -86,15 +102,24 @@ SENDER_ORDERS_LIMIT = 50
 
 
 def candidate_orders(session: Session, codes: Iterable[str],
-                     senders: Iterable[str | None] = ()) -> dict[str, Order]:
-    """Every order a receipt may be for, whatever its status: named by a code read, one edit
-    away from one (generated from the code, so the cost does not grow with the book), or
-    belonging to a sender address (customer email or PEC address). Indexed look-ups only."""
+                     senders: Iterable[str | None] = (),
+                     neighbour_amount: Decimal | None = None) -> dict[str, Order]:
+    """Every order a receipt may be for: those named by a code read (whatever their status),
+    the pending ones one edit away from a code read (generated from the code, so the cost
+    does not grow with the book; only those costing ``neighbour_amount`` when given, see
+    ``matching.decide.neighbour_amount``), and those of a sender address (customer email or
+    PEC address). Indexed look-ups only."""
     read = list(dict.fromkeys(codes))
-    wanted = set(read)
+    found = orders_for_codes(session, read)
+    near: set[str] = set()
     for code in read:
-        wanted |= near_codes(code)
-    found = orders_for_codes(session, sorted(wanted))
+        near |= near_codes(code)
+    near -= set(read)
+    query = _NEIGHBOURS if neighbour_amount is None else _NEIGHBOURS_OF_AMOUNT
+    wanted = sorted(near)
+    for start in range(0, len(wanted), 500):
+        found.update(_orders(session, query, {"codes": wanted[start:start + 500],
+                                              "amount": neighbour_amount}))
     found.update(orders_for_senders(session, senders))
     return found
 
@@ -103,10 +128,10 @@ def orders_for_senders(session: Session, senders: Iterable[str | None]) -> dict[
     addresses = sorted({s.strip().lower() for s in senders if s and s.strip()})
     if not addresses:
         return {}
-    query = (select(OrderRow).where(or_(OrderRow.customer_email.in_(addresses),
-                                        OrderRow.pec_address.in_(addresses)))
+    query = (select(*_ORDER_COLUMNS).where(or_(OrderRow.customer_email.in_(addresses),
+                                               OrderRow.pec_address.in_(addresses)))
              .order_by(OrderRow.id.desc()).limit(SENDER_ORDERS_LIMIT))
-    return {row.code: to_order(row) for row in session.scalars(query)}
+    return _orders(session, query)
 
 
 class OrderNoLongerPending(Exception):

@@ -208,13 +208,15 @@ def test_every_decision_is_stored_with_inputs_candidates_and_flags(office: Offic
 
 def test_receipts_list_json_shows_ranked_candidates(workdir: Path, cli) -> None:  # noqa: ANN001
     csv_path = workdir / "orders.csv"
-    csv_path.write_text(orders_csv([ROSSI_ORDER, BIANCHI_ORDER]))
+    same_price = replace(BIANCHI_ORDER, amount=Decimal("10.89"))
+    csv_path.write_text(orders_csv([ROSSI_ORDER, same_price]))
     cli("orders", "import", str(csv_path))
     (workdir / "var/inbox").mkdir(parents=True)
-    (workdir / "var/inbox/r.pdf").write_bytes(receipt_pdf(ReceiptSpec(amount=Decimal("9.89"))))
+    # paid by a stranger: RLM95055 or a one-digit slip for RLM95056 of the same price?
+    (workdir / "var/inbox/r.pdf").write_bytes(receipt_pdf(ReceiptSpec(payer="Anna Verdi")))
     cli("poll", "--once")
     (receipt,) = cli("receipts", "list", "--json").json()
-    assert receipt["status"] == "unmatched"
+    assert receipt["status"] == "unmatched" and "one-character slip" in receipt["reason"]
     top = receipt["candidates"][0]
     assert (top["code"], set(top)) == ("RLM95055", {"code", "score", "reasons"})
     assert "code RLM95055 found" in top["reasons"]
