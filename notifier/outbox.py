@@ -126,10 +126,20 @@ def _claim(session_factory: SessionFactory, mail_id: int, policy: DeliveryPolicy
         if taken.rowcount != 1:
             return None
         row = session.get(OutgoingMailRow, mail_id)
-        return row.event_key, build_message(sender=policy.sender, sender_name=policy.sender_name,
-                             to=row.to_addr, subject=row.subject, text=row.body_text,
-                             html=row.body_html, message_id=row.message_id_header,
-                             date=row.created_at)
+        try:
+            message = build_message(sender=policy.sender, sender_name=policy.sender_name,
+                                    to=row.to_addr, subject=row.subject, text=row.body_text,
+                                    html=row.body_html, message_id=row.message_id_header,
+                                    date=row.created_at)
+        except (ValueError, TypeError) as exc:
+            # a mail that cannot even be written (a header with a line break...) would fail
+            # the same way forever: it fails now, visibly, instead of blocking the queue
+            row.next_attempt_at = None
+            row.last_error = f"cannot build the message: {exc}"
+            audit.change(session, row, "status", "failed", reason=row.last_error)
+            log.error("mail id=%s to=%r failed: %s", mail_id, row.to_addr, row.last_error)
+            return None
+        return row.event_key, message
 
 
 def _send(session_factory: SessionFactory, mail_id: int, key: str, message: EmailMessage,

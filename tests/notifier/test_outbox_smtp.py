@@ -189,3 +189,16 @@ def test_folder_transport_writes_one_file_per_event(tmp_path: Path, db: Database
     folder = tmp_path / "outbox"
     assert outbox.deliver_due(db.session, FolderTransport(folder), POLICY, NOW) == (2, 0)
     assert sorted(p.name for p in folder.glob("*.eml")) == ["event_0.eml", "event_1.eml"]
+
+
+def test_a_mail_that_cannot_be_written_fails_without_blocking_the_rest(db: Database) -> None:
+    with db.session() as session:
+        broken = ComposedMail("renewal_done", "cliente@example.com", "Rinnovo\r\nBcc: x@y.it",
+                              "Testo\n", None)
+        outbox.queue(session, broken, "event:broken", None, "example.it")
+    queue(db, 1)
+    with smtp_server() as server:
+        assert outbox.deliver_due(db.session, transport(server), POLICY, NOW) == (1, 0)
+        assert [m["To"] for m in server.messages()] == ["cliente0@example.com"]
+    first, _second = rows(db)
+    assert first.status == "failed" and "cannot build the message" in first.last_error
