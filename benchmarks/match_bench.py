@@ -145,10 +145,12 @@ def make_case(kind: str, n: int, rng: random.Random) -> Case:
         f = _fields([], o.amount, payer)
     elif kind == "foreign iban":
         f = _fields([o.code], o.amount, payer, iban=FOREIGN_IBAN)
-    elif kind == "two orders":
-        other = book_order(rng.randrange(n), n)
-        if other.status != "pending" or other.code == o.code:
+    elif kind == "two orders":  # a customer's two orders (one in four has two)
+        index = rng.randrange(max(1, n // 4))
+        o, other = book_order(index, n), book_order(index + (n * 3) // 4, n)
+        if o.status != "pending" or other.status != "pending" or other.code == o.code:
             return make_case(kind, n, rng)
+        payer = o.name if rng.random() < 0.8 else None
         f = _fields([o.code, other.code], o.amount + other.amount, payer)
         truth = frozenset({o.code, other.code})
     else:

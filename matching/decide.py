@@ -233,10 +233,8 @@ def _contradicted(r: _Receipt, a: Assessment) -> None:
     """A code typed one character wrong can name another customer's order of the same price:
     when the sender or payer is not that order's customer but is the customer of a pending
     order one character away with exactly that amount, the code is doubted, however read."""
-    if a.signals.corroborated:
-        return
-    mistaken_for = [b for b in _rivals(r, a)
-                    if b.signals.amount == EQUAL and b.signals.corroborated]
+    mistaken_for = [b for b in _rivals(r, a) if b.signals.amount == EQUAL
+                    and b.signals.corroboration > a.signals.corroboration]
     if mistaken_for:
         b = mistaken_for[0]
         raise _Review(f"code {a.order.code} names another customer's order: the sender or "
@@ -251,9 +249,12 @@ def _rivals(r: _Receipt, a: Assessment) -> list[Assessment]:
 
 
 def _singled_out(a: Assessment, rivals: list[Assessment]) -> bool:
-    def fits(x: Assessment) -> bool:
-        return x.signals.amount == EQUAL and x.signals.corroborated
-    return fits(a) and not any(fits(b) for b in rivals)
+    """``a`` costs exactly what was paid, and sender or payer point at it more strongly
+    than at any rival that also costs exactly that."""
+    if a.signals.amount != EQUAL or not a.signals.corroborated:
+        return False
+    return all(b.signals.corroboration < a.signals.corroboration for b in rivals
+               if b.signals.amount == EQUAL)
 
 
 def _several(r: _Receipt, pending: list[Assessment]) -> tuple[list[Assessment], str]:
@@ -277,8 +278,8 @@ def _several_typo_guard(r: _Receipt, a: Assessment, chosen: list[Assessment]) ->
     """As ``_typo_guard``, for one of several orders paid together: a neighbour of the same
     price could stand in for it and the sum would still hold."""
     alike = [b for b in _rivals(r, a) if b not in chosen and b.order.amount == a.order.amount]
-    if alike and not (a.signals.corroborated
-                      and not any(b.signals.corroborated for b in alike)):
+    if alike and not (a.signals.corroborated and all(
+            b.signals.corroboration < a.signals.corroboration for b in alike)):
         raise _Review(f"code {a.order.code} could be a one-character slip for pending order(s) "
                       f"{', '.join(b.order.code for b in alike)} of the same price, and neither "
                       "sender nor payer singles it out" + _details(chosen + alike))
@@ -290,7 +291,9 @@ def _fuzzy(r: _Receipt) -> tuple[list[Assessment], str]:
     missing = ", ".join(read.code for read in r.reads)
     near = [a for a in r.assessed if a.signals.link == NEAR and a.signals.pending]
     fits = [a for a in near if a.signals.amount == EQUAL and a.signals.corroborated]
-    if len(fits) == 1:
+    strongest = max((a.signals.corroboration for a in fits), default=0)
+    if sum(a.signals.corroboration == strongest for a in fits) == 1:
+        fits = [a for a in fits if a.signals.corroboration == strongest]
         a = fits[0]
         return [a], (f"no order has code {a.signals.read.code}; order {a.order.code} is one "  # type: ignore[union-attr]
                      "character away and amount plus sender or payer single it out")

@@ -91,6 +91,12 @@ class Signals:
         """An independent signal besides code and amount names this customer."""
         return self.email or self.name
 
+    @property
+    def corroboration(self) -> int:
+        """How strongly: the sender's address (an identity) outweighs a payer's name (many
+        people share one); both together count most."""
+        return 2 * self.email + self.name
+
 
 @dataclass(frozen=True)
 class Assessment:
