@@ -33,10 +33,12 @@ def cli(config: Path, *args: str, timeout: float = 600) -> subprocess.CompletedP
                           timeout=timeout)
 
 
-def start_poll(config: Path) -> subprocess.Popen[bytes]:
+def start_poll(config: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """``poll --once`` in the background; its log goes to ``log`` when given."""
     return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config", str(config),
                              "poll", "--once"], cwd=config.parent, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL,
+                            stderr=log.open("ab") if log else subprocess.DEVNULL)
 
 
 def prepare(workdir: Path, server: Dovecot, batch: Batch) -> Path:

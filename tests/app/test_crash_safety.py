@@ -42,9 +42,10 @@ def test_sigkill_at_random_moments_then_a_clean_run(tmp_path, server):
 def test_two_polls_at_once_on_the_same_mailbox_and_database(tmp_path, server):
     batch = mixed_batch(50, seed=99)
     config = prepare(tmp_path, server, batch)
-    first, second = start_poll(config), start_poll(config)
-    assert first.wait(300) == 0
-    assert second.wait(300) == 0
+    logs = tmp_path / "first.log", tmp_path / "second.log"
+    first, second = start_poll(config, logs[0]), start_poll(config, logs[1])
+    assert first.wait(300) == 0, logs[0].read_text()[-3000:]
+    assert second.wait(300) == 0, logs[1].read_text()[-3000:]
     check_exactly_once(tmp_path, server, batch)
     again = cli(config, "poll", "--once")  # nothing left, nothing redone
     assert again.returncode == 0
