@@ -329,5 +329,5 @@ def write_config(folder: Path, sources: list[str], extra: str = "") -> Path:
 
 
 __all__ = ["Batch", "ReceiptSpec", "fax_gateway_mail", "fax_tiff", "mail_with", "mixed_batch",
-           "pec_envelope", "pec_receipt", "receipt_pdf", "text_pdf_batch", "write_config",
-           "zip_bomb", "zip_of"]
+           "pec_envelope", "pec_receipt", "receipt_email", "receipt_pdf", "text_pdf_batch",
+           "write_config", "zip_bomb", "zip_of"]
