@@ -51,6 +51,7 @@ class Item:
     data: bytes
     truth: frozenset[str]
     payable: bool
+    first: str | None = None  # a second copy or payment: the file of the first one
 
 
 def _book(rng: random.Random) -> list[OrderSpec]:
@@ -72,6 +73,8 @@ def _items(book: list[OrderSpec], scale: int, rng: random.Random) -> list[Item]:
     kvis = [o for o in book if o.userid.startswith("KVIS")]
     rng.shuffle(single)
     pool = iter(single)
+    # customers 0..399 have two orders: i and SECOND_ORDERS_FROM + i
+    pairs = iter(rng.sample(range(BOOK - SECOND_ORDERS_FROM), BOOK - SECOND_ORDERS_FROM))
     by_code = {o.code: o for o in book}
     items: list[Item] = []
     firsts: list[tuple[Item, ReceiptSpec, OrderSpec]] = []
@@ -84,11 +87,12 @@ def _items(book: list[OrderSpec], scale: int, rng: random.Random) -> list[Item]:
             paid_on=date(2026, 3, rng.randint(2, 15)), style=rng.choice(STYLES),
             code_style=rng.choice(["plain", "lower", "dash", "dotted", "spaced"])), **over)
 
-    def add(kind: str, suffix: str, data: bytes, truth: set[str], payable: bool) -> Item:
+    def add(kind: str, suffix: str, data: bytes, truth: set[str], payable: bool,
+            first: str | None = None) -> Item:
         nonlocal serial
         serial += 1
         item = Item(kind, f"{2 if kind in SECOND_ROUND else 1}-{serial:04d}.{suffix}", data,
-                    frozenset(truth), payable)
+                    frozenset(truth), payable, first)
         items.append(item)
         return item
 
@@ -132,13 +136,17 @@ def _items(book: list[OrderSpec], scale: int, rng: random.Random) -> list[Item]:
                 assert wrong in by_code
                 add(kind, "eml", body_only_email(replace(spec, codes=(wrong,)),
                                                  sender=o.customer_email), {o.code}, True)
-            elif kind == "two orders":
-                other = next(pool)
-                both = replace(spec, codes=(o.code, other.code), amount=o.amount + other.amount)
-                add(kind, "pdf", receipt_pdf(both), {o.code, other.code}, True)
-            elif kind == "foreign iban":
-                add(kind, "pdf", receipt_pdf(replace(spec, beneficiary_iban=FOREIGN_IBAN)),
-                    {o.code}, False)
+            elif kind == "two orders":  # a customer pays both of their orders at once
+                index = next(pairs)
+                o, other = book[index], book[SECOND_ORDERS_FROM + index]
+                both = replace(spec_for(o), codes=(o.code, other.code),
+                               amount=o.amount + other.amount)
+                add(kind, "eml", receipt_email(both, sender=o.customer_email),
+                    {o.code, other.code}, True)
+            elif kind == "foreign iban":  # layouts that print the beneficiary's IBAN
+                wrong = replace(spec, beneficiary_iban=FOREIGN_IBAN,
+                                style=rng.choice(["intesa", "unicredit", "fineco", "bper"]))
+                add(kind, "pdf", receipt_pdf(wrong), {o.code}, False)
     paid_firsts = [f for f in firsts if f[0].kind != "support (KVIS)"]
     rng.shuffle(paid_firsts)
     for kind in SECOND_ROUND:
@@ -149,12 +157,13 @@ def _items(book: list[OrderSpec], scale: int, rng: random.Random) -> list[Item]:
                                                                   "poste"))
                 again = replace(spec, style=other_style,
                                 reference="".join(rng.choice("0123456789") for _ in range(16)))
-                add(kind, "pdf", receipt_pdf(again), set(), False)
+                add(kind, "pdf", receipt_pdf(again), {o.code}, False, first.name)
             elif kind == "same file again":
-                add(kind, first.name.rsplit(".", 1)[1], first.data, set(), False)
+                add(kind, first.name.rsplit(".", 1)[1], first.data, {o.code}, False,
+                    first.name)
             else:  # paid again, another day, another reference: a possible double payment
                 again = spec_for(o, paid_on=date(2026, 3, 16))
-                add(kind, "pdf", receipt_pdf(again), set(), False)
+                add(kind, "pdf", receipt_pdf(again), {o.code}, False, first.name)
     return items
 
 
@@ -181,6 +190,9 @@ def run_corpus(folder: Path, scale: int = 1) -> dict[str, Counter]:
         for item in items:
             receipt = receipts[item.name]
             paid = {link.order.code for link in receipt.orders}
+            if item.first is not None and not receipts[item.first].orders:
+                # the first copy went to review: this one is the first payment recorded
+                item = replace(item, payable=True)
             c = rows.setdefault(item.kind, Counter())
             c["receipts"] += 1
             c["payable"] += item.payable
