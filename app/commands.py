@@ -125,6 +125,7 @@ def receipt_json(row: MessageRow, decision: MatchDecisionRow | None) -> dict[str
         "method": combined.method if combined else None,
         "sha256": row.sha256, "duplicate_of": row.duplicate_of_id,
         "candidates": list(decision.candidates) if decision else [],
+        "match_flags": list(decision.flags or []) if decision else [],
         "documents": [{"filename": d.filename, "kind": d.kind, "origin": d.origin,
                        "sha256": d.sha256, "text_source": d.text_source, "error": d.error}
                       for d in row.documents],
