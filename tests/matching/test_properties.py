@@ -150,3 +150,22 @@ def test_a_misread_of_the_true_code_never_pays_another_order(
         # only an order of the very same customer (same address and name) can be taken for
         # theirs; the rules send even that to review when two of them fit
         assert not others, decision.reason
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(fields_st, orders_st, sender_st, st.sampled_from(["text_layer", "ocr"]))
+def test_an_order_paid_is_pointed_at_more_strongly_than_any_same_price_neighbour(
+        f: PaymentFields, orders: dict[str, Order], sender: str | None,
+        text_source: str) -> None:
+    """However the code was read: a customer's one-character slip or a misread would look
+    exactly like the receipt, so a pending order one edit away from the code read that costs
+    exactly the amount paid must be pointed at less strongly by sender and payer."""
+    decision = _decide(f, orders, sender, text_source, Decimal("0.00"))
+    if decision.outcome not in (MATCHED, SUPPORT) or len(f.codes) != 1:
+        return
+    (code,) = decision.order_codes
+    paid, read = orders[code], f.codes[0]
+    rivals = [o for o in orders.values() if o.code != code and o.status == "pending"
+              and distance(o.code, read) <= 1 and o.amount == f.amount]
+    for rival in rivals:
+        assert _strength(rival, f, sender) < _strength(paid, f, sender), decision.reason
