@@ -225,16 +225,15 @@ def accuracy(db: Database, n: int, size: int) -> None:
 
 
 def _table(rows: dict[str, Counter]) -> None:
-    print(f"{'kind':<22} {'receipts':>8} {'payable':>8} {'auto-matched':>12} "
-          f"{'to review':>9} {'false paid':>10}")
-    total = Counter()
-    for kind, c in rows.items():
-        total.update(c)
-        print(f"{kind:<22} {c['receipts']:>8} {c['payable']:>8} {c['auto']:>12} "
-              f"{c['review']:>9} {c['false']:>10}")
+    print(f"{'kind':<24} {'receipts':>8} {'payable':>8} {'auto-matched':>12} "
+          f"{'to review':>9} {'duplicate':>9} {'false paid':>10}")
+    total: Counter = Counter()
+    for kind, c in [*rows.items(), ("all", total)]:
+        if kind != "all":
+            total.update(c)
+        print(f"{kind:<24} {c['receipts']:>8} {c['payable']:>8} {c['auto']:>12} "
+              f"{c['review']:>9} {c['duplicate']:>9} {c['false']:>10}")
     rate = total["auto"] / total["payable"] if total["payable"] else 0.0
-    print(f"{'all':<22} {total['receipts']:>8} {total['payable']:>8} {total['auto']:>12} "
-          f"{total['review']:>9} {total['false']:>10}")
     print(f"auto-match rate {rate:.1%} of payable receipts; false payments: {total['false']}")
 
 
