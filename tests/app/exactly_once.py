@@ -56,11 +56,12 @@ class CrashRun:
     kills: int = 0
     finished_early: int = 0
     kill_times: list[float] = field(default_factory=list)
+    recorded_before_clean: int = 0  # receipts the killed runs had committed
     clean_seconds: float = 0.0
 
 
 def crash_then_clean(config: Path, kills: int, rng: random.Random,
-                     window: tuple[float, float] = (0.3, 2.5)) -> CrashRun:
+                     window: tuple[float, float] = (1.0, 4.0)) -> CrashRun:
     """``kills`` runs of ``poll --once`` each SIGKILLed at a random moment, then one clean
     run to the end."""
     run = CrashRun()
@@ -75,6 +76,10 @@ def crash_then_clean(config: Path, kills: int, rng: random.Random,
             proc.wait()
             run.kills += 1
             run.kill_times.append(round(delay, 2))
+    database = config.parent / "intake.sqlite3"
+    if database.exists():
+        with sqlite3.connect(database) as db:
+            run.recorded_before_clean = db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
     started = time.monotonic()
     done = cli(config, "poll", "--once")
     assert done.returncode == 0, done.stderr[-2000:]
