@@ -417,7 +417,7 @@ def _iban_at(text: str, start: int) -> str | None:
     for char in text[start:start + 50]:
         if char.isalnum():
             compact += char
-        elif char not in " -":
+        elif char not in " -.,'":  # OCR reads speckles between groups as . , '
             break
     for length in range(min(len(compact), 34), 14, -1):
         try:

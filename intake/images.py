@@ -227,11 +227,14 @@ def render_pdf_page(data: bytes, info: PageInfo) -> PreparedPage:
 def prepare(image: Image.Image, info: PageInfo, rotated: int = 0,
             dpi: int | None = None) -> PreparedPage:
     gray = _to_gray(image)
+    dithered = info.kind in ("fax", "bitonal") and halftoned(gray)
     gray, square_dpi = _square_pixels(gray, info.dpi if dpi is None else (dpi, dpi))
     if info.kind == "photo":
         gray = _flatten_photo(gray)
     if info.kind in ("photo", "pdf", "image"):
         gray = _despeckle(gray)
+    elif dithered:
+        gray = _descreen(gray)
     pixels = np.asarray(gray)
     skew = estimate_skew(pixels)
     if abs(skew) >= MIN_DESKEW:
@@ -281,6 +284,27 @@ def _guess_dpi(width: int, height: int) -> float:
     if 1700 <= width <= 1760:
         return FAX_DPI
     return max(70.0, min(600.0, min(width, height) / 8.27))
+
+
+def halftoned(gray: Image.Image) -> bool:
+    """A bitonal page whose grey areas were dithered into dots (a fax machine in photo mode,
+    grey paper, Ghostscript's fax devices on a scan): most of its black pixels are dots that a
+    3x3 median removes, where on clean text only stroke corners go (measured: 1-9% on real
+    faxes, 77-89% on dithered ones)."""
+    import cv2
+    pixels = np.asarray(gray)
+    ink = pixels < 128
+    black = int(ink.sum())
+    if black == 0:
+        return False
+    removed = int((ink & (cv2.medianBlur(pixels, 3) >= 128)).sum())
+    return removed > 0.4 * black
+
+
+def _descreen(gray: Image.Image) -> Image.Image:
+    """Dots become a light grey that Tesseract's own thresholding drops; strokes stay dark."""
+    import cv2
+    return Image.fromarray(cv2.GaussianBlur(np.asarray(gray), (0, 0), 2.0))
 
 
 def _despeckle(gray: Image.Image) -> Image.Image:
