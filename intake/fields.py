@@ -121,7 +121,7 @@ def _evidence(lines: list[str], index: int, confidence: float) -> Evidence:
 
 _CODE = re.compile(
     r"(?<![A-Za-z0-9])R[ .\-_]{0,2}L[ .\-_]{0,2}M"
-    r"(?:[ .\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
+    r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
     r"(\d{3,10})(?!\d)",
     re.IGNORECASE,
 )
@@ -134,7 +134,7 @@ _CODE = re.compile(
 _DIGITISH = "0-9OoIl|SB"
 _OCR_CODE = re.compile(
     r"(?<![A-Za-z0-9])(?i:R[ .\-_]{0,2}(?P<l>[L1I|])[ .\-_]{0,2}M)"
-    r"(?:[ .\-_:#°/]{0,3}(?i:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
+    r"(?:[ .,\-_:#°/]{0,3}(?i:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
     rf"(?:(?P<solid>[{_DIGITISH}]{{3,12}})|(?P<spaced>[{_DIGITISH}](?: [{_DIGITISH}]){{3,11}}))"
     r"(?![0-9A-Za-z])",
 )
@@ -399,11 +399,15 @@ _IBAN_LABELS = {
 }
 
 
+_IT_MISREAD = re.compile(r"(?<![A-Z0-9])[\[|1L!]T(?= ?\d ?\d ?[A-Z])")
+
+
 def find_ibans(lines: list[str]) -> list[tuple[str, int, str]]:
     """Valid IBANs (checksum verified) as ``(iban, line, label_group)``."""
     found = []
     for index, line in enumerate(lines):
-        upper = line.upper()
+        # OCR reads the I of 'IT' as [ | 1 l !: the checksum still decides below
+        upper = _IT_MISREAD.sub("IT", line.upper())
         for match in _IBAN_START.finditer(upper):
             iban = _iban_at(upper, match.start())
             if iban:
@@ -417,7 +421,7 @@ def _iban_at(text: str, start: int) -> str | None:
     for char in text[start:start + 50]:
         if char.isalnum():
             compact += char
-        elif char not in " -.,'":  # OCR reads speckles between groups as . , '
+        elif char not in " -.,:;'":  # OCR reads speckles between groups as . , : '
             break
     for length in range(min(len(compact), 34), 14, -1):
         try:

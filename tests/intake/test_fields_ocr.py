@@ -118,3 +118,23 @@ def test_generated_slips_carry_their_amount_in_words() -> None:
     found = find_amount_in_words(lines)
     assert found is not None and found[0] == Decimal("1288.05")
     assert amount_words(Decimal("0.50")) == "ZERO/50"
+
+
+# --- IBANs as OCR prints them --------------------------------------------------------------
+
+IBANS = [
+    "IBAN beneficiario: IT62 C032 6803 2030 5288 6541 770",
+    "IBAN beneficiario: IT62.C032 6803 2030 5288 6541 770",   # a speckle between groups
+    "IBAN beneficiario: IT62:C032 6803 2030,5288 6541 770.",
+    "IBAN beneficiario [T62 C032 6803 2030 5288 6541 770",     # I read as [
+    "IBAN beneficiario |T62 C032 6803 2030 5288 6541 770",
+]
+
+
+@pytest.mark.parametrize("text", IBANS)
+def test_ocr_noise_inside_an_iban_is_tolerated(text: str) -> None:
+    assert extract_fields(text).iban == "IT62C0326803203052886541770"
+
+
+def test_a_misread_iban_with_a_bad_checksum_is_not_taken() -> None:
+    assert extract_fields("IBAN beneficiario: IT62 C032 6803 2030 5288 6541 771").iban is None
