@@ -40,6 +40,11 @@ MIN_DESKEW = 0.4
 MAX_DESKEW = 15.0
 
 
+_ORIENTATION_TAG = 0x0112
+# Orientation tag value -> degrees the stored picture is turned clockwise to stand upright
+_ORIENTATION_DEGREES = {3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
+
+
 @dataclass(frozen=True)
 class PageInfo:
     """What the header says about one page, before decoding it."""
@@ -194,6 +199,7 @@ def load_image_page(data: bytes, info: PageInfo, max_pixels: int) -> PreparedPag
             # JPEG can decode at 1/2, 1/4, 1/8 scale: far cheaper than decoding and shrinking
             image.draft("L", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
         image.load()
+        turned = _ORIENTATION_DEGREES.get(image.getexif().get(_ORIENTATION_TAG, 1), 0)
         upright = ImageOps.exif_transpose(image)  # EXIF and TIFF Orientation tags
     except BadDocument:
         raise
@@ -202,8 +208,7 @@ def load_image_page(data: bytes, info: PageInfo, max_pixels: int) -> PreparedPag
             else "image data unreadable"
         raise BadDocument(f"page {info.number}: {what} ({type(exc).__name__}: {exc})") \
             from None
-    rotated = 0 if upright.size == image.size else 90
-    return prepare(upright, info, rotated)
+    return prepare(upright, info, turned)
 
 
 def render_pdf_page(data: bytes, info: PageInfo) -> PreparedPage:

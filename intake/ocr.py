@@ -18,10 +18,11 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.pool import AsyncResult, Pool
 
 from app.errors import BadDocument
@@ -60,7 +61,8 @@ class PageResult:
     page: PageText
     seconds: float = 0.0  # the worker's CPU time for the page
     tesseract_seconds: float = 0.0  # Tesseract's CPU time (child processes) within it
-    notes: list[str] = field(default_factory=list)
+    worker_peak_mb: float = 0.0  # peak resident memory of the worker so far
+    tesseract_peak_mb: float = 0.0  # of the largest Tesseract it has run
 
 
 @dataclass
@@ -70,6 +72,8 @@ class OcrStats:
     pages: int = 0
     worker_seconds: float = 0.0
     tesseract_seconds: float = 0.0
+    worker_peak_mb: float = 0.0
+    tesseract_peak_mb: float = 0.0
 
 
 # --- the worker side ------------------------------------------------------------------------
@@ -83,7 +87,9 @@ def ocr_page(job: PageJob) -> PageResult:
         prepared = load_image_page(job.data, job.info, job.max_pixels)
     page = read_prepared(prepared, job.seconds)
     return PageResult(page, time.process_time() - cpu0 + _children_cpu() - child0,
-                      _children_cpu() - child0)
+                      _children_cpu() - child0,
+                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
 def _children_cpu() -> float:
@@ -200,6 +206,8 @@ class TesseractEngine:
         self.deadline_slack = deadline_slack
         self.stats = OcrStats()
         self._pool: Pool | None = None
+        self._lock = threading.Lock()
+        self._exit_hook = False
 
     # OcrEngine
     def read_image(self, data: bytes, limits: LimitSettings) -> list[PageText]:
@@ -252,9 +260,16 @@ class TesseractEngine:
         self.stats.pages += 1
         self.stats.worker_seconds += outcome.seconds
         self.stats.tesseract_seconds += outcome.tesseract_seconds
+        self.stats.worker_peak_mb = max(self.stats.worker_peak_mb, outcome.worker_peak_mb)
+        self.stats.tesseract_peak_mb = max(self.stats.tesseract_peak_mb,
+                                           outcome.tesseract_peak_mb)
         return outcome.page
 
     def _ensure_pool(self) -> Pool:
+        with self._lock:
+            return self._start_pool()
+
+    def _start_pool(self) -> Pool:
         if self._pool is None:
             os.environ.setdefault("OMP_THREAD_LIMIT", "1")
             # forkserver: workers are forked from a clean single-threaded server, never from
@@ -263,7 +278,9 @@ class TesseractEngine:
             context.set_forkserver_preload(["intake.images", "intake.ocr"])
             self._pool = context.Pool(self.workers, initializer=_init_worker,
                                       maxtasksperchild=200)
-            atexit.register(self.close)
+            if not self._exit_hook:
+                atexit.register(self.close)
+                self._exit_hook = True
         return self._pool
 
 
