@@ -3,7 +3,8 @@
 Built on ``receipts.py``: a ``ReceiptSpec`` is rendered to a PDF (reportlab), then
 - ``fax``: Ghostscript's real fax devices (G3 1D, G3 2D, G4) at fine or standard resolution,
   from the PDF (a computer's fax) or from a noisy, crooked scan of it (a fax machine's page);
-- ``scan``: rasterised, speckled, turned a little (or upside down), wrapped in an image-only PDF;
+- ``scan``: rasterised, speckled, turned a little (or upside down, or sideways), wrapped in an
+  image-only PDF;
 - ``photo``: rasterised, put on a desk, seen at an angle (perspective), unevenly lit, blurred,
   JPEG-compressed.
 Postal slips carry the amount in words too (``IMPORTO IN LETTERE``), as the real form does.
@@ -134,12 +135,15 @@ def paper_fax(spec: ReceiptSpec, device: str, resolution: str, rng: random.Rando
 
 
 def scan(spec: ReceiptSpec, rng: random.Random, *, dpi: int = 200, angle: float | None = None,
-         upside_down: bool = False, bitonal: bool = False) -> tuple[bytes, str]:
+         upside_down: bool = False, sideways: bool = False,
+         bitonal: bool = False) -> tuple[bytes, str]:
     """An image-only PDF as a flatbed scanner makes it: grey paper, speckles, a slight turn."""
     image = rasterise(document_pdf(spec), dpi)
     angle = rng.uniform(-2.5, 2.5) if angle is None else angle
     if upside_down:
         angle += 180
+    if sideways:  # put in the scanner the long way round
+        angle += 90
     image = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
     pixels = np.asarray(image, dtype=np.float32) * rng.uniform(0.85, 0.95)
     np_rng = np.random.default_rng(rng.randrange(2**32))
@@ -202,7 +206,7 @@ def make_sample(kind: str, spec: ReceiptSpec, rng: random.Random, index: int = 0
             return Sample(kind, name + ".tif", data, spec, f"{device} paper {detail}")
         return Sample(kind, name + ".tif", fax(spec, device, resolution), spec, device)
     if kind == "scan":
-        data, detail = scan(spec, rng, upside_down=index % 10 == 9)
+        data, detail = scan(spec, rng, upside_down=index % 10 == 9, sideways=index % 10 == 4)
         return Sample(kind, name + ".pdf", data, spec, detail)
     if kind == "photo":
         data, detail = photo(spec, rng)
