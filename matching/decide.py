@@ -216,12 +216,16 @@ def _single(r: _Receipt, a: Assessment) -> Assessment:
 def _typo_guard(r: _Receipt, a: Assessment, chosen: Sequence[Assessment] = ()) -> None:
     """A code read exactly may still be typed one character wrong by the customer. When a
     pending order one character away costs exactly what was paid, the code and amount alone
-    cannot tell the two apart: the sender or payer must single out the order named."""
+    cannot tell the two apart: the sender or payer must point at the order named, and at
+    least as strongly as at any such neighbour (on a tie, e.g. two namesakes, the code as
+    read decides; a neighbour pointed at more strongly is ``_contradicted``)."""
     paid = r.fields.amount
     alike = [b for b in _rivals(r, a) if b not in chosen and b.order.amount == paid]
     if not alike:
         return
-    if a.signals.amount == EQUAL and _singled_out(a, alike):
+    strength = a.signals.corroboration
+    if a.signals.amount == EQUAL and strength > 0 and all(
+            b.signals.corroboration <= strength for b in alike):
         return
     raise _Review(f"code {a.order.code} could be a one-character slip for pending order(s) "
                   f"{', '.join(b.order.code for b in alike)} of {euro(paid)} (amount "
@@ -279,7 +283,7 @@ def _several_typo_guard(r: _Receipt, a: Assessment, chosen: list[Assessment]) ->
     price could stand in for it and the sum would still hold."""
     alike = [b for b in _rivals(r, a) if b not in chosen and b.order.amount == a.order.amount]
     if alike and not (a.signals.corroborated and all(
-            b.signals.corroboration < a.signals.corroboration for b in alike)):
+            b.signals.corroboration <= a.signals.corroboration for b in alike)):
         raise _Review(f"code {a.order.code} could be a one-character slip for pending order(s) "
                       f"{', '.join(b.order.code for b in alike)} of the same price, and neither "
                       "sender nor payer singles it out" + _details(chosen + alike))
