@@ -189,15 +189,18 @@ class ImapSource:
         client = self.client
         try:
             for target, items in moved.items():
-                client.select_folder(target)
+                exists = int(client.select_folder(target).get(b"EXISTS", 0))
+                # twins are among the newest: search only those, not a years-long archive
+                window = f"{max(1, exists - 2 * len(items) - 200)}:*"
                 for message_id, digest in items:
-                    self._keep_one(client, target, message_id, digest)
+                    self._keep_one(client, target, window, message_id, digest)
             client.select_folder(self.settings.mailbox)
         except NETWORK_ERRORS as exc:
             log.warning("source=%s twin check skipped: %s", self.name, exc)
 
-    def _keep_one(self, client: IMAPClient, target: str, message_id: str, digest: str) -> None:
-        uids = client.search(["HEADER", "Message-ID", message_id])
+    def _keep_one(self, client: IMAPClient, target: str, window: str, message_id: str,
+                  digest: str) -> None:
+        uids = client.search([window, "HEADER", "Message-ID", message_id])
         if len(uids) < 2:
             return
         bodies = client.fetch(uids, ["BODY.PEEK[]"])

@@ -61,7 +61,7 @@ class CrashRun:
 
 
 def crash_then_clean(config: Path, kills: int, rng: random.Random,
-                     window: tuple[float, float] = (1.0, 4.0)) -> CrashRun:
+                     window: tuple[float, float] = (1.0, 3.0)) -> CrashRun:
     """``kills`` runs of ``poll --once`` each SIGKILLed at a random moment, then one clean
     run to the end."""
     run = CrashRun()
