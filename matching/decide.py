@@ -397,6 +397,10 @@ def _inputs(fields: PaymentFields, reads: list[CodeRead], orders: Mapping[str, O
         "today": today.isoformat() if today else None,
         "underpayment_tolerance": str(tolerance),
         "text_source": text_source,
+        # where each field was read and how sure the reading is, for a reviewer or auditor
+        "evidence": {name: {"snippet": ev.snippet, "line": ev.line,
+                            "confidence": ev.confidence}
+                     for name, ev in sorted(fields.evidence.items())},
         "orders": {code: {"status": o.status, "amount": str(o.amount),
                           "customer_email": o.customer_email, "userid": o.userid,
                           "expiry_date": o.expiry_date.isoformat()}

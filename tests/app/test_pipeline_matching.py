@@ -202,6 +202,7 @@ def test_every_decision_is_stored_with_inputs_candidates_and_flags(office: Offic
         (row,) = session.scalars(select(MatchDecisionRow)).all()
     assert row.outcome == "unmatched"
     assert row.inputs["amount"] == "9.89" and row.inputs["today"] == "2026-03-16"
+    assert "9,89" in row.inputs["evidence"]["amount"]["snippet"]
     assert row.candidates[0]["code"] == "RLM95055"
     assert "amount 9,89 is 1,00 short of 10,89" in row.candidates[0]["reasons"]
 

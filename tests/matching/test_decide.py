@@ -260,3 +260,4 @@ def test_inputs_record_what_the_decision_saw() -> None:
     assert (inputs["amount"], inputs["senders"], inputs["today"]) == \
         ("10.89", [ROSSI], "2026-03-16")
     assert inputs["orders"]["RLM95055"]["status"] == "pending"
+    assert inputs["evidence"] == {}  # the builder sets none; the pipeline test reads real ones
