@@ -211,12 +211,12 @@ class TesseractEngine:
 
     # OcrEngine
     def read_image(self, data: bytes, limits: LimitSettings) -> list[PageText]:
-        infos = survey_image(data, limits.max_pages, limits.max_page_pixels)
+        infos = _surveyed(survey_image, data, limits)
         return self._read(data, infos, limits)
 
     def read_pdf_pages(self, data: bytes, pages: list[int],
                        limits: LimitSettings) -> list[PageText]:
-        infos = survey_pdf(data, limits.max_pages, limits.max_page_pixels)
+        infos = _surveyed(survey_pdf, data, limits)
         wanted = set(pages)
         return self._read(data, [i for i in infos if i.number in wanted], limits)
 
@@ -282,6 +282,19 @@ class TesseractEngine:
                 atexit.register(self.close)
                 self._exit_hook = True
         return self._pool
+
+
+def _surveyed(survey: Callable[[bytes, int, int], list[PageInfo]], data: bytes,
+              limits: LimitSettings) -> list[PageInfo]:
+    """Header parsing runs in the daemon's own process: whatever a crafted header makes it
+    raise is a bad document, not a crash."""
+    try:
+        return survey(data, limits.max_pages, limits.max_page_pixels)
+    except BadDocument:
+        raise
+    except Exception as exc:
+        log.exception("unexpected error reading a document's headers")
+        raise BadDocument(f"unreadable document ({type(exc).__name__}: {exc})") from None
 
 
 _ENGINE: TesseractEngine | None = None

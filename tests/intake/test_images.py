@@ -234,3 +234,25 @@ def test_real_received_fax_and_fill_order_2_decode_to_a_page() -> None:
     assert 0.005 < ink < 0.3  # LSB-first bits decoded as a page, not as noise
     pages = prepared((CORPUS / "pillow-tiff" / "total-pages-zero.tif").read_bytes())
     assert len(pages) == 3
+
+
+# --- damaged files: every byte flip ends in a page or a reason --------------------------------
+
+@needs_gs
+def test_damaged_fax_files_decode_or_are_refused() -> None:
+    original = bytearray(scans.fax(ReceiptSpec(), "tiffg32d", "204x98"))
+    rng = random.Random(11)
+    for _ in range(25):
+        damaged = bytearray(original)
+        for _ in range(rng.randint(1, 20)):
+            # mostly the header and IFD (at either end of Ghostscript's files), some data
+            at = rng.choice([rng.randrange(0, 64), rng.randrange(len(damaged) - 400,
+                                                                 len(damaged)),
+                             rng.randrange(len(damaged))])
+            damaged[at] = rng.randrange(256)
+        try:
+            pages = prepared(bytes(damaged))
+        except BadDocument as exc:
+            assert exc.reason
+            continue
+        assert all(p.image.mode == "L" for p in pages)
