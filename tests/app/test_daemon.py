@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -15,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from app.daemon import run
+from app.pipeline import Pipeline
+from config.settings import load_settings
+from store.db import Database
 from tests.conftest import ROOT
 from tests.factories.mailboxes import fax_gateway_mail, imap_source_toml, write_config
 from tests.factories.receipts import OrderSpec, ReceiptSpec, orders_csv, receipt_email, receipt_pdf
@@ -139,3 +144,28 @@ def test_sigterm_finishes_the_message_in_hand(tmp_path, server):
     assert rows and all(status != "received" for _key, status in rows)
     assert server.count(ADMIN, "Processed") == len(rows)
     assert server.count(ADMIN) == len(codes) - len(rows)
+
+
+def test_daemon_polls_and_copies_where_the_server_has_no_idle_nor_move(tmp_path):
+    """GIVEN a server that offers neither IDLE nor MOVE WHEN mail arrives THEN the daemon
+    finds it by polling at ``poll_seconds`` and settles it by COPY + EXPUNGE; setting the stop
+    flag (what SIGTERM does) ends it."""
+    with Dovecot({ADMIN: "segreta"}, capability="IMAP4rev1 UIDPLUS LITERAL+") as plain:
+        config = write_config(tmp_path, [imap_source_toml(ADMIN, plain.port, ADMIN, "segreta",
+                                                          poll_seconds=0.5)])
+        settings = load_settings(config)
+        db = Database(settings.database_url)
+        stop = threading.Event()
+        daemon = threading.Thread(target=run, args=(settings, db, Pipeline(settings, db)),
+                                  kwargs={"stop": stop, "install_signals": False})
+        daemon.start()
+        try:
+            plain.append(ADMIN, receipt_email(spec("RLM63001")))
+            latency = wait_until(lambda: plain.count(ADMIN, "Processed") == 1, 10)
+            assert latency < 3, latency
+            assert plain.count(ADMIN) == 0
+        finally:
+            stop.set()
+            daemon.join(15)
+            db.dispose()
+        assert not daemon.is_alive()
