@@ -133,7 +133,7 @@ _CODE = re.compile(
 # matching decides against the order book.
 _DIGITISH = "0-9OoIl|SB"
 _OCR_CODE = re.compile(
-    r"(?<![A-Za-z0-9])(?i:R[ .\-_]{0,2}(?P<l>[L1I|])[ .\-_]{0,2}M)"
+    r"(?<![A-Za-z0-9])(?P<glued>[Il|](?=RLM))?(?i:R[ .\-_]{0,2}(?P<l>[L1I|])[ .\-_]{0,2}M)"
     r"(?:[ .,\-_:#°/]{0,3}(?i:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
     rf"(?:(?P<solid>[{_DIGITISH}]{{3,12}})|(?P<spaced>[{_DIGITISH}](?: [{_DIGITISH}]){{3,11}}))"
     r"(?![0-9A-Za-z])",
@@ -196,6 +196,8 @@ def _ocr_codes(text: str) -> list[tuple[str, str, float, int]]:
         if match.group("l") not in "Ll":
             confidence -= 0.1
         if match.group("spaced"):
+            confidence -= 0.05
+        if match.group("glued"):  # 'IRLM': a margin line or speckle read as I before R
             confidence -= 0.05
         found.append(("RLM" + digits, match.group(0), max(confidence, 0.5), match.start()))
         if match.group("solid") and len(digits) < _MIN_WHOLE_DIGITS:
@@ -392,7 +394,7 @@ def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
 
 _IBAN_START = re.compile(r"(?<![A-Z0-9])([A-Z]{2}) ?(\d) ?(\d)")
 _IBAN_LABELS = {
-    "beneficiary": re.compile(r"beneficiari|a\s+favore|destinatari|accredit|intestat[oa]\s+a|"
+    "beneficiary": re.compile(r"beneficiari|a\s*.?avore\s+d|destinatari|accredit|intestat[oa]\s+a|"
                               r"creditore|payee|intestatario\s+c/c|c/c\s+intestato"),
     "payer": re.compile(r"ordinante|addebit|dal\s+conto|mittente|pagatore|debitore|"
                         r"eseguito\s+da|tuo\s+conto|tuo\s+iban|conto\s+di\s+prelievo"),

@@ -31,7 +31,8 @@ from tests.factories.receipts import (
 )
 
 KINDS = ("text_pdf", "scan", "fax_fine", "fax_standard", "photo")
-EXTRA_KINDS = ("fax_dithered",)  # harder than the issue's targets: measured, not targeted
+# harder than the issue asks for: measured, without a target
+EXTRA_KINDS = ("fax_dithered", "photo_hard")
 
 
 @dataclass(frozen=True)
@@ -158,15 +159,16 @@ def scan(spec: ReceiptSpec, rng: random.Random, *, dpi: int = 200, angle: float 
     return buffer.getvalue(), f"angle={angle:.1f}"
 
 
-def photo(spec: ReceiptSpec, rng: random.Random) -> tuple[bytes, str]:
-    """A phone photo of the printed receipt lying on a desk."""
+def photo(spec: ReceiptSpec, rng: random.Random, hard: bool = False) -> tuple[bytes, str]:
+    """A phone photo of the printed receipt lying on a desk; ``hard``: taken from further
+    away, at a steeper angle, in worse light, out of focus."""
     import cv2
-    sheet = np.asarray(rasterise(document_pdf(spec), 220))
+    sheet = np.asarray(rasterise(document_pdf(spec), 150 if hard else 220))
     height, width = sheet.shape
     margin = int(width * 0.12)
     canvas = np.full((height + 2 * margin, width + 2 * margin), rng.randint(60, 110), np.uint8)
     canvas[margin:margin + height, margin:margin + width] = sheet
-    side = rng.uniform(0.02, 0.06)
+    side = rng.uniform(0.07, 0.12) if hard else rng.uniform(0.02, 0.06)
     corners = np.float32([[margin, margin], [margin + width, margin],
                           [margin + width, margin + height], [margin, margin + height]])
     jitter = np.float32([[rng.uniform(0, side), rng.uniform(0, side)],
@@ -177,15 +179,17 @@ def photo(spec: ReceiptSpec, rng: random.Random) -> tuple[bytes, str]:
     shot = cv2.warpPerspective(canvas, matrix, (canvas.shape[1], canvas.shape[0]),
                                borderValue=int(canvas[0, 0]))
     # light falls off across the page (a window on one side)
-    ramp = np.linspace(rng.uniform(0.65, 0.8), 1.0, shot.shape[1], dtype=np.float32)
+    darkest = rng.uniform(0.4, 0.55) if hard else rng.uniform(0.65, 0.8)
+    ramp = np.linspace(darkest, 1.0, shot.shape[1], dtype=np.float32)
     lit = shot.astype(np.float32) * (ramp if rng.random() < 0.5 else ramp[::-1])
     np_rng = np.random.default_rng(rng.randrange(2**32))
     lit += np_rng.normal(0, 4, lit.shape)
     image = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
-    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.1))).convert("RGB")
+    blur = rng.uniform(1.2, 1.6) if hard else rng.uniform(0.6, 1.1)
+    image = image.filter(ImageFilter.GaussianBlur(blur)).convert("RGB")
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=rng.randint(65, 85))
-    return buffer.getvalue(), f"perspective={side:.2f}"
+    return buffer.getvalue(), f"perspective={side:.2f} blur={blur:.1f}"
 
 
 # --- the corpus ---------------------------------------------------------------------------
@@ -208,8 +212,8 @@ def make_sample(kind: str, spec: ReceiptSpec, rng: random.Random, index: int = 0
     if kind == "scan":
         data, detail = scan(spec, rng, upside_down=index % 10 == 9, sideways=index % 10 == 4)
         return Sample(kind, name + ".pdf", data, spec, detail)
-    if kind == "photo":
-        data, detail = photo(spec, rng)
+    if kind in ("photo", "photo_hard"):
+        data, detail = photo(spec, rng, hard=kind == "photo_hard")
         return Sample(kind, name + ".jpg", data, spec, detail)
     raise ValueError(f"unknown kind {kind}")
 

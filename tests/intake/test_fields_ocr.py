@@ -26,6 +26,7 @@ REPAIRS = [
     ("Motivazione: rim 47381", [("RLM47381", True)]),      # lowercase l read as i
     ("Causale R1M 47381", [("RLM47381", True)]),           # L read as 1
     ("Causale R L M 9 5 0 5 5 grazie", [("RLM95055", True)]),  # spaced out
+    ("Descrizione\nIRLM 40549 rinnovo", [("RLM40549", True)]),  # a margin read as I
     ("Causale: RLM-95055.", [("RLM95055", False)]),
     ("Causale: pagamento ordine RLM\n95055", [("RLM95055", False)]),  # code, newline, digits
     ("Causale: ordine RLM950\n55 rinnovo", [("RLM950", False), ("RLM95055", True)]),  # split
@@ -45,6 +46,7 @@ NOT_CODES = [
     "Causale: RLMSOSO",          # letters mostly: not repaired into digits
     "Causale: ARLM95055",        # glued to a word
     "Causale: XRIM 12345",
+    "Causale: XIRLM 12345",
     "Totale RIM. 5",             # too short
 ]
 
@@ -133,6 +135,13 @@ IBANS = [
 
 @pytest.mark.parametrize("text", IBANS)
 def test_ocr_noise_inside_an_iban_is_tolerated(text: str) -> None:
+    assert extract_fields(text).iban == "IT62C0326803203052886541770"
+
+
+def test_a_misread_beneficiary_label_still_names_the_beneficiary() -> None:
+    text = ("Conto di addebito: IT60 X054 2811 1010 0000 0123 456\n"
+            "Atavore di: Lextel Sp.a.\n"  # 'A favore di' as OCR read it
+            "Coordinate IBAN: IT62 C032 6803 2030 5288 6541 770")
     assert extract_fields(text).iban == "IT62C0326803203052886541770"
 
 
