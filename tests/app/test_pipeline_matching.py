@@ -222,3 +222,33 @@ def test_receipts_list_json_shows_ranked_candidates(workdir: Path, cli) -> None:
     assert (top["code"], set(top)) == ("RLM95055", {"code", "score", "reasons"})
     assert "code RLM95055 found" in top["reasons"]
     assert [c["code"] for c in receipt["candidates"]] == ["RLM95055", "RLM95056"]
+
+
+def _ocr_engine():  # noqa: ANN202
+    from intake.text import default_ocr
+    engine = default_ocr()
+    if engine is None:
+        pytest.skip("tesseract is not installed")
+    return engine
+
+
+@pytest.mark.parametrize(("payer", "status"), [
+    ("Mario Rossi", "paid"),     # the payer's name singles out RLM95055 among its neighbours
+    ("Anna Verdi", "pending"),   # nothing but the code OCR read: it could be RLM95056's
+])
+def test_a_code_read_by_ocr_needs_a_second_signal_beside_a_same_price_neighbour(
+        office: Office, payer: str, status: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN RLM95055 and RLM95056 pending at the same price WHEN a fax (real Ghostscript G4,
+    real Tesseract) names RLM95055 THEN it is paid only if the payer is its customer."""
+    from tests.factories.ghostscript import pdf_to_fax
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "1")
+    office.orders(ROSSI_ORDER, replace(BIANCHI_ORDER, amount=Decimal("10.89")))
+    spec = ReceiptSpec(payer=payer, style="intesa")
+    office.drop("fax.tif", pdf_to_fax(receipt_pdf(spec)))
+    Pipeline(office.settings, office.db, clock=lambda: NOW, ocr=_ocr_engine()).poll_once()
+    (receipt,) = office.receipts()
+    assert receipt.text_source == "ocr"
+    assert office.order("RLM95055").status == status, receipt.reason
+    assert office.order("RLM95056").status == "pending"
+    if status == "pending":
+        assert "may be misread" in receipt.reason
