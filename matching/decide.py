@@ -11,8 +11,10 @@ The hard rules, in order (docs/matching.md has the table):
 1. the same payment seen before -> ``duplicate``;
 2. paid to an IBAN that is not ours, or no amount -> review;
 3. codes read: the pending order(s) they name, with the amount equal (or short within
-   ``underpayment_tolerance``, or over: paid and flagged for refund review); a code that may
-   be misread (OCR, repaired, low confidence) pays only with no other pending order one
+   ``underpayment_tolerance``, or over: paid and flagged for refund review); when a pending
+   order one character away costs exactly the amount paid (a customer's slip would look the
+   same), sender or payer must point at the order named at least as strongly; a code that
+   may be misread (OCR, repaired, low confidence) pays only with no other pending order one
    character away, unless the amount and another independent signal single it out; a code
    naming no order pays the one order one character away that amount and sender or payer
    single out; an order already paid -> review as a possible double payment;
