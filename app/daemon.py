@@ -125,6 +125,7 @@ def run(settings: Settings, db: Database, pipeline: Pipeline, *,
         stop: threading.Event | None = None, install_signals: bool = True) -> int:
     """Runs until SIGTERM/SIGINT (or ``stop`` is set); returns the exit status, 0."""
     stop = stop or threading.Event()
+    db.ensure_schema()  # once, here: the threads below would otherwise race to migrate
     if install_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda signum, _frame: _stopping(stop, signum))
