@@ -446,7 +446,7 @@ def find_beneficiary_iban(lines: list[str]) -> tuple[str, Evidence] | None:
 
 _REFERENCES = [
     (re.compile(r"\bTRN\b\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?([A-Z0-9]{11,35})", re.I), 1.0),
-    (re.compile(r"\bC\.?\s?R\.?\s?[O0]\.?(?![A-Z])\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?(\d{8,16})",
+    (re.compile(r"\bC\.?\s?R\.?\s?[O0]\.?(?![A-Z])\s*[:.,\-]?\s*(?:n(?:r|o)?\.?\s*)?(\d{8,16})",
                 re.I), 1.0),
     (re.compile(r"(?:riferimento|identificativo|codice|numero|id|n\.)\s+"
                 r"(?:dell[ae]?\s*)?(?:operazione|transazione|movimento|disposizione|bonifico|"
@@ -465,8 +465,21 @@ def find_transfer_ref(lines: list[str]) -> tuple[str, Evidence] | None:
             for match in pattern.finditer(line):
                 value = re.sub(r"\s", "", match.group(1)).upper()
                 if sum(ch.isdigit() for ch in value) >= 4 and not value.startswith("RLM"):
-                    return value, _evidence(lines, index, confidence)
+                    value, joined = _split_digits(value, line[match.end():])
+                    return value, _evidence(lines, index, confidence - 0.1 * joined)
     return None
+
+
+_TAIL_DIGITS = re.compile(r"^ (\d{2,})\s*[.,;]?\s*$")
+
+
+def _split_digits(value: str, rest: str) -> tuple[str, bool]:
+    """A numeric reference that OCR broke with a space ('15825488931 24831') at the end of
+    its line: the two runs are one number."""
+    tail = _TAIL_DIGITS.match(rest)
+    if value.isdigit() and tail and len(value) + len(tail.group(1)) <= 35:
+        return value + tail.group(1), True
+    return value, False
 
 
 # --- dates -------------------------------------------------------------------------------

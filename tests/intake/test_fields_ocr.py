@@ -147,3 +147,18 @@ def test_a_misread_beneficiary_label_still_names_the_beneficiary() -> None:
 
 def test_a_misread_iban_with_a_bad_checksum_is_not_taken() -> None:
     assert extract_fields("IBAN beneficiario: IT62 C032 6803 2030 5288 6541 771").iban is None
+
+
+# --- references ------------------------------------------------------------------------------
+
+REFERENCES = [
+    ("C.R.0, 53620493345 .", "53620493345"),                                 # 0 for O, comma
+    ("Identificativo operazione: 15825488931 24831", "1582548893124831"),    # a space inside
+    ("CRO: 03069123456 del 12/03/2026", "03069123456"),                      # words follow
+    ("TRN: 0306912345678901 10,89", "0306912345678901"),                     # an amount follows
+]
+
+
+@pytest.mark.parametrize("text,reference", REFERENCES)
+def test_ocr_references(text: str, reference: str) -> None:
+    assert extract_fields(text).transfer_ref == reference
