@@ -19,11 +19,14 @@ import io
 import logging
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.errors import BadDocument
+
+if TYPE_CHECKING:  # numpy is imported where pixels are handled: the daemon's start stays quick
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +234,7 @@ def render_pdf_page(data: bytes, info: PageInfo) -> PreparedPage:
 
 def prepare(image: Image.Image, info: PageInfo, rotated: int = 0,
             dpi: int | None = None) -> PreparedPage:
+    import numpy as np
     gray = _to_gray(image)
     dithered = info.kind in ("fax", "bitonal") and halftoned(gray)
     gray, square_dpi = _square_pixels(gray, info.dpi if dpi is None else (dpi, dpi))
@@ -251,6 +255,7 @@ def prepare(image: Image.Image, info: PageInfo, rotated: int = 0,
 
 
 def _to_gray(image: Image.Image) -> Image.Image:
+    import numpy as np
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and
                                               "transparency" in image.info):
         # transparent PNGs: text on a transparent background would turn black on black
@@ -297,6 +302,7 @@ def halftoned(gray: Image.Image) -> bool:
     3x3 median removes, where on clean text only stroke corners go (measured: 1-9% on real
     faxes, 77-89% on dithered ones)."""
     import cv2
+    import numpy as np
     pixels = np.asarray(gray)
     ink = pixels < 128
     black = int(ink.sum())
@@ -309,6 +315,7 @@ def halftoned(gray: Image.Image) -> bool:
 def _descreen(gray: Image.Image) -> Image.Image:
     """Dots become a light grey that Tesseract's own thresholding drops; strokes stay dark."""
     import cv2
+    import numpy as np
     return Image.fromarray(cv2.GaussianBlur(np.asarray(gray), (0, 0), 2.0))
 
 
@@ -317,6 +324,7 @@ def _despeckle(gray: Image.Image) -> Image.Image:
     time and turn into stray characters. Bitonal fax pages are left alone (their strokes can
     be one pixel thin)."""
     import cv2
+    import numpy as np
     return Image.fromarray(cv2.medianBlur(np.asarray(gray), 3))
 
 
@@ -324,6 +332,7 @@ def _flatten_photo(gray: Image.Image) -> Image.Image:
     """Evens out uneven light (shadows, a lamp's hot spot) and crops a photographed sheet to
     the paper, straightening its perspective when its four corners can be found."""
     import cv2
+    import numpy as np
     pixels = np.asarray(gray)
     pixels = _unwarp_sheet(pixels)
     # the paper's brightness, estimated at a quarter of the size (light varies slowly):
@@ -340,6 +349,7 @@ def _flatten_photo(gray: Image.Image) -> Image.Image:
 
 def _unwarp_sheet(pixels: np.ndarray) -> np.ndarray:
     import cv2
+    import numpy as np
     height, width = pixels.shape
     scale = 800 / max(height, width)
     small = cv2.resize(pixels, (round(width * scale), round(height * scale)))
@@ -368,6 +378,7 @@ def _unwarp_sheet(pixels: np.ndarray) -> np.ndarray:
 
 def _order_corners(points: np.ndarray) -> np.ndarray:
     """top-left, top-right, bottom-right, bottom-left."""
+    import numpy as np
     total = points.sum(axis=1)
     diff = np.diff(points, axis=1).ravel()
     return np.array([points[np.argmin(total)], points[np.argmin(diff)],
@@ -381,6 +392,7 @@ def estimate_skew(pixels: np.ndarray) -> float:
     minimum-area rectangles is the skew. Works on a reduced copy: it costs a few ms a page.
     """
     import cv2
+    import numpy as np
     height, width = pixels.shape
     scale = min(1.0, 1200 / max(height, width))
     small = cv2.resize(pixels, (max(1, round(width * scale)), max(1, round(height * scale))),

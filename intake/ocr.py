@@ -12,6 +12,7 @@ threads for the same result; parallel pages use the cores instead.
 from __future__ import annotations
 
 import atexit
+import glob
 import logging
 import multiprocessing
 import os
@@ -298,6 +299,25 @@ def _surveyed(survey: Callable[[bytes, int, int], list[PageInfo]], data: bytes,
 
 
 _ENGINE: TesseractEngine | None = None
+_TESSDATA = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata",
+             "/usr/local/share/tessdata", "/usr/local/share/tesseract-ocr/*/tessdata")
+
+
+def _has_language(lang: str) -> bool:
+    """Whether Tesseract has ``lang``: its data file where Debian and source builds put it
+    (a glob: every start of ``poll --once`` pays for this), else ask Tesseract itself."""
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    folders = [prefix, os.path.join(prefix, "tessdata")] if prefix else []
+    found = [path for folder in folders + list(_TESSDATA)
+             for path in glob.glob(os.path.join(folder, f"{lang}.traineddata"))]
+    if found:
+        return True
+    try:
+        import pytesseract
+        return lang in pytesseract.get_languages(config="")
+    except Exception as exc:  # noqa: BLE001 - a broken install is the same as none
+        log.warning("tesseract does not run: %s", exc)
+        return False
 
 
 def available_engine() -> TesseractEngine | None:
@@ -308,13 +328,7 @@ def available_engine() -> TesseractEngine | None:
     if shutil.which("tesseract") is None:
         log.warning("tesseract is not installed: images and scanned PDFs need OCR")
         return None
-    try:
-        import pytesseract
-        languages = pytesseract.get_languages(config="")
-    except Exception as exc:  # noqa: BLE001 - a broken install is the same as none
-        log.warning("tesseract does not run: %s", exc)
-        return None
-    if LANG not in languages:
+    if not _has_language(LANG):
         log.warning("tesseract has no '%s' language data (tesseract-ocr-ita)", LANG)
         return None
     _ENGINE = TesseractEngine()
