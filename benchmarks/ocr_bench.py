@@ -152,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{kind}: done in {result.wall:.1f} s", file=sys.stderr, flush=True)
     print(table(results))
     stats = engine.stats
-    print(f"peak memory: main process {peak_mb():.0f} MB, OCR worker "
-          f"{stats.worker_peak_mb:.0f} MB, Tesseract {stats.tesseract_peak_mb:.0f} MB")
+    # a child's peak counts the worker's pages it was forked with: Tesseract's is an upper bound
+    print(f"peak memory: main process {peak_mb():.0f} MB, each OCR worker "
+          f"{stats.worker_peak_mb:.0f} MB, its Tesseract at most {stats.tesseract_peak_mb:.0f} MB")
     print("outside = CPU time not spent in Tesseract itself (decoding, rasterising, "
           "deskewing, field extraction, process overhead) / all CPU time")
     if args.misses:
