@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from matching.codes import near_codes
@@ -83,8 +83,23 @@ _NEIGHBOURS = _BY_CODES.where(OrderRow.status == "pending")
 _NEIGHBOURS_OF_AMOUNT = _NEIGHBOURS.where(OrderRow.amount == bindparam("amount"))
 
 
+# the codes read and their neighbours in one statement (one round trip); SQLite answers the
+# OR with one index search per code
+_CANDIDATES = select(*_ORDER_COLUMNS).where(or_(
+    OrderRow.code.in_(bindparam("read", expanding=True)),
+    and_(OrderRow.code.in_(bindparam("codes", expanding=True)),
+         OrderRow.status == "pending")))
+_CANDIDATES_OF_AMOUNT = select(*_ORDER_COLUMNS).where(or_(
+    OrderRow.code.in_(bindparam("read", expanding=True)),
+    and_(OrderRow.code.in_(bindparam("codes", expanding=True)),
+         OrderRow.status == "pending", OrderRow.amount == bindparam("amount"))))
+MAX_PARAMETERS = 900  # under the 999 bound parameters of older SQLite builds
+
+
 def _orders(session: Session, query: Select, params: dict | None = None) -> dict[str, Order]:
-    return {row.code: Order(**row._mapping) for row in session.execute(query, params)}
+    # Core rows on the session's connection: no ORM objects, no ORM statement compilation
+    rows = session.connection().execute(query, params)
+    return {row.code: Order(**row._mapping) for row in rows}
 
 
 def orders_for_codes(session: Session, codes: Iterable[str]) -> dict[str, Order]:
@@ -110,16 +125,21 @@ def candidate_orders(session: Session, codes: Iterable[str],
     ``matching.decide.neighbour_amount``), and those of a sender address (customer email or
     PEC address). Indexed look-ups only."""
     read = list(dict.fromkeys(codes))
-    found = orders_for_codes(session, read)
     near: set[str] = set()
     for code in read:
         near |= near_codes(code)
-    near -= set(read)
-    query = _NEIGHBOURS if neighbour_amount is None else _NEIGHBOURS_OF_AMOUNT
-    wanted = sorted(near)
-    for start in range(0, len(wanted), 500):
-        found.update(_orders(session, query, {"codes": wanted[start:start + 500],
+    wanted = sorted(near - set(read))
+    found: dict[str, Order] = {}
+    if read and len(read) + len(wanted) <= MAX_PARAMETERS:
+        query = _CANDIDATES if neighbour_amount is None else _CANDIDATES_OF_AMOUNT
+        found.update(_orders(session, query, {"read": read, "codes": wanted,
                                               "amount": neighbour_amount}))
+    elif read:  # very many codes read: in chunks
+        found.update(orders_for_codes(session, read))
+        query = _NEIGHBOURS if neighbour_amount is None else _NEIGHBOURS_OF_AMOUNT
+        for start in range(0, len(wanted), 500):
+            found.update(_orders(session, query, {"codes": wanted[start:start + 500],
+                                                  "amount": neighbour_amount}))
     found.update(orders_for_senders(session, senders))
     return found
 

@@ -67,6 +67,8 @@ def test_a_code_read_is_returned_whatever_its_status(db: Database) -> None:
 
 
 @pytest.mark.parametrize("sql", [
+    "SELECT * FROM orders WHERE code IN ('RLM95055') OR (code IN ({codes}) "
+    "AND status = 'pending' AND amount = 10.89)",
     "SELECT * FROM orders WHERE code IN ({codes}) AND status = 'pending'",
     "SELECT * FROM orders WHERE customer_email IN ('a@b.it') OR pec_address IN ('a@b.it')",
 ])
