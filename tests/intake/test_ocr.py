@@ -21,6 +21,7 @@ from intake.text import PageText, read_document
 from tests.conftest import CORPUS, run_subprocess
 from tests.factories import ghostscript, scans
 from tests.factories.receipts import ReceiptSpec, receipt_pdf
+from tests.intake.test_images import _png_header_only
 
 ENGINE = available_engine()
 pytestmark = pytest.mark.skipif(ENGINE is None, reason="tesseract with 'ita' not installed")
@@ -221,7 +222,8 @@ def test_extract_prints_the_contract_for_fax_scan_and_photo(tmp_path: Path) -> N
     files = {"fax.tif": scans.fax(spec, "tiffg32d", "204x98"),
              "scan.pdf": scans.scan(spec, random.Random(8))[0],
              "foto.jpg": scans.photo(spec, random.Random(9))[0],
-             "broken.tif": b"II*\x00" + b"\x00" * 40}
+             "broken.tif": b"II*\x00" + b"\x00" * 40,
+             "bomba.png": _png_header_only(100_000, 100_000)}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     result = run_subprocess("extract", *files, "--json", cwd=tmp_path, timeout=180)
@@ -235,6 +237,7 @@ def test_extract_prints_the_contract_for_fax_scan_and_photo(tmp_path: Path) -> N
             (["RLM40712"], "121.78", "ocr", None)
         assert line["method"] == "bonifico"
     assert lines[3]["error"] and lines[3]["codes"] == []
+    assert "over the limit of 60000000 pixels" in lines[4]["error"]
 
 
 def test_fields_can_be_located_for_highlighting(engine: TesseractEngine) -> None:
