@@ -67,13 +67,15 @@ class ImapSource:
                                 ssl_context=context, timeout=TIMEOUT_SECONDS)
         except NETWORK_ERRORS as exc:
             raise SourceUnreachable(f"IMAP server {where} cannot be reached: {exc}") from exc
+        doing = "STARTTLS"
         try:
             if s.security == "starttls":
                 client.starttls(context)
+            doing = "login"
             client.login(s.username or "", s.password or "")
         except NETWORK_ERRORS as exc:
             _quietly(client.shutdown)
-            what = "login refused" if isinstance(exc, IMAPClientError) else "TLS/connection"
+            what = f"{doing} refused" if isinstance(exc, IMAPClientError) else f"{doing} failed"
             raise SourceUnreachable(f"IMAP server {where}: {what}: {exc}") from exc
         self.client = client
         return client
