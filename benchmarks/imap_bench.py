@@ -9,7 +9,8 @@
 4. the crash test ten times in a row: 50 mixed messages, ``poll --once`` SIGKILLed at random
    moments, then a clean run, then the exactly-once checks.
 
-Options: ``--messages 200 --crash-rounds 10 --kills 4 --skip-crash``.
+Options: ``--messages 200 --crash-rounds 10 --kills 4 --skip-crash --skip-throughput
+--only-crash``.
 """
 from __future__ import annotations
 
@@ -167,13 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=4)
     parser.add_argument("--skip-crash", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--only-crash", action="store_true")
     args = parser.parse_args(argv)
     receipt_email(ReceiptSpec())  # warm the PDF library once, outside the measurements
-    if not args.skip_throughput:
-        throughput(args.messages)
-    idle_latency(10)
-    daemon_latency(5)
-    mixed_run(args.messages)
+    if not args.only_crash:
+        if not args.skip_throughput:
+            throughput(args.messages)
+        idle_latency(10)
+        daemon_latency(5)
+        mixed_run(args.messages)
     ok = True if args.skip_crash else crash_rounds(args.crash_rounds, args.kills)
     return 0 if ok else 1
 
