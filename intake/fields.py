@@ -446,7 +446,7 @@ def find_beneficiary_iban(lines: list[str]) -> tuple[str, Evidence] | None:
 
 _REFERENCES = [
     (re.compile(r"\bTRN\b\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?([A-Z0-9]{11,35})", re.I), 1.0),
-    (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}\.?(?![A-Z])\s*[:.,\-]?\s*(?:n(?:r|o)?\.?\s*)?(\d{8,16})",
+    (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])\s*[:.,\-]?\s*(?:n(?:r|o)?\.?\s*)?(\d{8,16})",
                 re.I), 1.0),
     (re.compile(r"(?:riferimento|identificativo|codice|numero|id|n\.)\s+"
                 r"(?:dell[ae]?\s*)?(?:operazione|transazione|movimento|disposizione|bonifico|"

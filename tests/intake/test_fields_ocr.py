@@ -154,6 +154,7 @@ def test_a_misread_iban_with_a_bad_checksum_is_not_taken() -> None:
 REFERENCES = [
     ("C.R.0, 53620493345 .", "53620493345"),                                 # 0 for O, comma
     ("C.R.0O. 09505421969", "09505421969"),                                  # O read twice
+    ("CRO03069123456", "03069123456"),                                       # the 0 is kept
     ("Identificativo operazione: 15825488931 24831", "1582548893124831"),    # a space inside
     ("CRO: 03069123456 del 12/03/2026", "03069123456"),                      # words follow
     ("TRN: 0306912345678901 10,89", "0306912345678901"),                     # an amount follows
