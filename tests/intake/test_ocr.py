@@ -250,3 +250,24 @@ def test_fields_can_be_located_for_highlighting(engine: TesseractEngine) -> None
     assert max(middles) - min(middles) < 0.01  # all on one line
     assert locate(text, "RLM40712")[0].text.endswith("RLM40712")
     assert locate(text, "RLM99999") == []
+
+
+@needs_gs
+def test_a_standard_fax_wrapped_in_a_pdf_is_read(engine: TesseractEngine) -> None:
+    """GIVEN the fax gateway's PDF: a 204x98 dpi G3 page drawn over a whole A4 page
+    THEN the page is rendered with square pixels and read like the TIFF itself."""
+    from PIL import Image
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+    fax = Image.open(io.BytesIO(scans.fax(replace(SPEC, style="bper"), "tiffg3", "204x98")))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.drawImage(ImageReader(fax.convert("L")), 0, 0, width=A4[0], height=A4[1])
+    pdf.showPage()
+    pdf.save()
+    text = read(buffer.getvalue(), "fax.pdf", engine)
+    fields = extract_fields(text.text)
+    assert text.source == "ocr"
+    assert (fields.codes[:1], fields.amount) == (["RLM40712"], Decimal("121.78"))
+    assert fields.iban == SPEC.beneficiary_iban
