@@ -280,8 +280,30 @@ def _column_labels(label_line: str) -> list[str]:
     return [name for _start, _end, _rank, name in sorted(chosen)]
 
 
+# An amount as OCR may print it: digits with O/o, I/l, S, B read for 0, 1, 5, 8 ('1O,89');
+# at least one real digit before the decimal comma, exactly two decimals.
+_OCR_AMOUNT = re.compile(r"(?<![\w.,])(?=[OoIlSB\d.']*\d)[\dOoIlSB]{1,3}(?:[.'][\dOoIlSB]{3})*"
+                         r",[\dOoIlSB]{2}(?![\w,])")
+_AMOUNT_REPAIRS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "B": "8"})
+
+
+def _repair_amounts(line: str) -> str:
+    return _OCR_AMOUNT.sub(lambda m: m.group(0).translate(_AMOUNT_REPAIRS), line)
+
+
 def find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
-    """The transferred amount: the best-labelled one; fees, totals and balances lose."""
+    """The transferred amount: the best-labelled one; fees, totals and balances lose.
+    Amounts OCR printed with letters for digits are read repaired, with less confidence."""
+    repaired = [_repair_amounts(line) for line in lines]
+    found = _find_amount(repaired)
+    if found and repaired[found[1].line] != lines[found[1].line]:
+        value, evidence = found
+        return value, Evidence(lines[evidence.line][:200], evidence.line,
+                               round(evidence.confidence * 0.8, 2))
+    return found
+
+
+def _find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
     candidates: list[tuple[float, int, Decimal]] = []
     for index, line in enumerate(lines):
         previous_end = 0

@@ -164,3 +164,23 @@ REFERENCES = [
 @pytest.mark.parametrize("text,reference", REFERENCES)
 def test_ocr_references(text: str, reference: str) -> None:
     assert extract_fields(text).transfer_ref == reference
+
+
+# --- amounts as OCR prints them ----------------------------------------------------------------
+
+AMOUNTS = [
+    ("Importo: EUR 1O,89", Decimal("10.89"), 0.78),          # O for 0: repaired, less sure
+    ("Importo: EUR 1.2B4,S6", Decimal("1284.56"), 0.78),     # B for 8, S for 5
+    ("Importo: EUR 10,89", Decimal("10.89"), 0.97),          # nothing to repair
+    ("Importo: EUR OO,OO", None, None),                      # no real digit: not an amount
+    ("Importo: IS,OO", None, None),
+]
+
+
+@pytest.mark.parametrize("text,amount,confidence", AMOUNTS)
+def test_ocr_amounts(text: str, amount: Decimal | None, confidence: float | None) -> None:
+    fields = extract_fields(text)
+    assert fields.amount == amount
+    if confidence is not None:
+        assert fields.evidence["amount"].confidence == confidence
+        assert fields.evidence["amount"].snippet == text  # the evidence is what was read
