@@ -222,3 +222,22 @@ def test_uidvalidity_change_does_not_reprocess(dovecot, tmp_path):
     assert sum(summary.outcomes.values()) == 1
     assert dovecot.count(user, "Incoming") == 0
     assert dovecot.count(user, "Processed") + dovecot.count(user, "Quarantine") == 4
+
+
+def test_twin_copies_left_by_two_concurrent_moves_are_reduced_to_one(dovecot):
+    """GIVEN two runs that both MOVEd the same message (Processed holds two byte-identical
+    copies) and an unrelated message with the same Message-ID but other bytes
+    WHEN either run finishes its pass THEN one copy of the twin is left and the other
+    message is untouched."""
+    user = fresh_user(dovecot, USER)
+    twin = b"From: a@example.com\r\nMessage-ID: <twin@example.com>\r\nSubject: t\r\n\r\nuno\r\n"
+    other = twin.replace(b"uno", b"altro")
+    dovecot.append(user, [twin, twin, other], mailbox="Processed")
+    dovecot.append(user, twin)
+    source = ImapSource(settings_for(dovecot))
+    try:
+        for message in source.fetch():  # the pass ends with the twin check
+            source.settle(message, Settlement.PROCESSED)
+    finally:
+        source.close()
+    assert sorted(dovecot.messages(user, "Processed")) == sorted([twin, other])
