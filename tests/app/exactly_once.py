@@ -60,13 +60,31 @@ class CrashRun:
     clean_seconds: float = 0.0
 
 
+def _recorded(database: Path) -> int:
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(database, timeout=30) as db:
+            return db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+
+
 def crash_then_clean(config: Path, kills: int, rng: random.Random,
-                     window: tuple[float, float] = (1.0, 3.0)) -> CrashRun:
+                     window: tuple[float, float] = (0.0, 1.5)) -> CrashRun:
     """``kills`` runs of ``poll --once`` each SIGKILLed at a random moment, then one clean
-    run to the end."""
+    run to the end. Each kill comes a random ``window`` after the run has committed its first
+    message, so it lands mid-work however slow the machine is (on a loaded machine a fixed
+    delay from start-up can kill every run before it did anything)."""
     run = CrashRun()
+    database = config.parent / "intake.sqlite3"
     for _ in range(kills):
+        before = _recorded(database)
         proc = start_poll(config)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and _recorded(database) <= before \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
         delay = rng.uniform(*window)
         try:
             proc.wait(delay)
@@ -76,10 +94,7 @@ def crash_then_clean(config: Path, kills: int, rng: random.Random,
             proc.wait()
             run.kills += 1
             run.kill_times.append(round(delay, 2))
-    database = config.parent / "intake.sqlite3"
-    if database.exists():
-        with sqlite3.connect(database) as db:
-            run.recorded_before_clean = db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+    run.recorded_before_clean = _recorded(database)
     started = time.monotonic()
     done = cli(config, "poll", "--once")
     assert done.returncode == 0, done.stderr[-2000:]
