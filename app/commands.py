@@ -87,6 +87,7 @@ def order_json(row: OrderRow) -> dict[str, Any]:
         "customer_name": row.customer_name, "customer_email": row.customer_email,
         "expiry_date": _iso(row.expiry_date), "years": row.years,
         "ordered_at": _iso(row.ordered_at), "status_reason": row.status_reason,
+        "review_flag": row.review_flag, "review_reason": row.review_reason,
     }
 
 

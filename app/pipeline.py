@@ -163,7 +163,7 @@ class Pipeline:
         with self.db.session() as session:
             receipt = self._record_arrival(session, incoming)
             try:
-                parsed = parse_incoming(incoming)
+                parsed = parse_incoming(incoming, self.settings.limits)
             except BadMessage as exc:
                 return self._finish(session, receipt, QUARANTINED, exc.reason)
             self._record_headers(receipt, parsed)
@@ -173,13 +173,16 @@ class Pipeline:
                                     "not a payment")
             reading = read_message(parsed, self.settings.limits, self.ocr)
             self._record_reading(session, receipt, reading)
-            if not reading.readable:
+            if _nothing_to_decide_on(reading):
                 status = "unmatched" if reading.needs_ocr else QUARANTINED
                 reason = "; ".join(reading.problems) or "no readable document"
                 return self._finish(session, receipt, status, reason)
             decision = self._decide(session, receipt, reading)
             codes = self._apply(session, receipt, parsed, reading, decision)
-            return self._finish(session, receipt, decision.outcome, decision.reason, codes)
+            reason = decision.reason
+            if decision.outcome != MATCHED and reading.problems:
+                reason += "; also: " + "; ".join(reading.problems)  # what the reviewer lacks
+            return self._finish(session, receipt, decision.outcome, reason, codes)
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -356,6 +359,18 @@ class Pipeline:
 
     def _sender(self) -> str:
         return outbox.sender_address(self.settings)
+
+
+def _nothing_to_decide_on(reading: Reading) -> bool:
+    """No document could be read, or every attachment failed (corrupt, encrypted, over a
+    limit) and the body says neither a code nor an amount ('in allegato la ricevuta'): the
+    message is then quarantined (or awaits OCR) with the documents' reasons, instead of
+    going to review as if it had said nothing."""
+    if not reading.readable:
+        return True
+    attachments = [d for d in reading.documents if d.document.origin != "body"]
+    return bool(attachments) and all(d.error for d in attachments) \
+        and not reading.fields.codes and reading.fields.amount is None
 
 
 def _default_transport(settings: Settings) -> MailTransport:

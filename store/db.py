@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,11 +83,13 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._ready = False
+        self._lock = threading.Lock()
 
     def ensure_schema(self) -> None:
-        if not self._ready:
-            migrate(self.engine)
-            self._ready = True
+        with self._lock:  # the daemon's source threads may all start at once
+            if not self._ready:
+                migrate(self.engine)
+                self._ready = True
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -138,3 +138,24 @@ def test_original_bytes_are_kept_content_addressed(day: Path, cli) -> None:  # n
         digest = hashlib.sha256(item.data).hexdigest()
         kept = day / "var/originals" / digest[:2] / digest[2:4] / digest
         assert kept.read_bytes() == item.data
+
+
+def test_unreadable_attachment_with_an_empty_body_is_quarantined(workdir: Path, cli) -> None:  # noqa: ANN001
+    """GIVEN an email saying only 'in allegato' with an encrypted PDF, and one with the code
+    in the body and a corrupt PDF WHEN polled THEN the first is quarantined for the PDF, the
+    second goes to review and its reason still names the corrupt PDF."""
+    from tests.factories.receipts import MailSpec, build_email
+    from tests.intake.test_reading import encrypted_pdf
+    inbox = workdir / "var/inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "a.eml").write_bytes(build_email(MailSpec(
+        body="Buongiorno, in allegato la ricevuta.",
+        attachments=[("ricevuta.pdf", "application/pdf", encrypted_pdf())])))
+    (inbox / "b.eml").write_bytes(build_email(MailSpec(
+        subject="ordine", body="Pagamento ordine RLM95055",
+        attachments=[("ricevuta.pdf", "application/pdf", b"%PDF-1.4 broken")])))
+    cli("poll", "--once")
+    first, second = cli("receipts", "list", "--json").json()
+    assert first["status"] == "quarantined" and "encrypted PDF" in first["reason"]
+    assert second["status"] == "unmatched" and "corrupt PDF" in second["reason"]
+    assert (workdir / "var/inbox/quarantine/a.eml").exists()
