@@ -16,6 +16,7 @@ from typing import Protocol
 
 from app.errors import IntakeError, SourceUnreachable
 from config.settings import SmtpSettings
+from config.tls import client_context
 
 
 class MailRejected(IntakeError):
@@ -65,12 +66,7 @@ class SmtpTransport:
         self.settings = settings
 
     def _context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(
-            cafile=str(self.settings.ca_file) if self.settings.ca_file else None)
-        if not self.settings.verify_certificate:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return client_context(self.settings.ca_file, self.settings.verify_certificate)
 
     def send(self, message: EmailMessage, key: str) -> None:
         s = self.settings

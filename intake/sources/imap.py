@@ -23,6 +23,7 @@ from imapclient.exceptions import IMAPClientError
 
 from app.errors import SourceUnreachable
 from config.settings import LimitSettings, SourceSettings
+from config.tls import client_context
 from intake.sources.base import IncomingMessage, Settlement
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,7 @@ class ImapSource:
     # --- connection ---------------------------------------------------------------------
 
     def _tls_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(
-            cafile=str(self.settings.ca_file) if self.settings.ca_file else None)
-        if not self.settings.verify_certificate:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return client_context(self.settings.ca_file, self.settings.verify_certificate)
 
     def connect(self) -> IMAPClient:
         if self.client is not None:
