@@ -48,6 +48,10 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
     fields, source = combine(readings)
     _add_subject_codes(fields, parsed.subject)
     problems = [r.error for r in readings if r.error] + list(parsed.notes)
+    problems += [f"{r.document.filename or 'document'}: no readable text"
+                 + (" (OCR found no words)" if r.text.source == "ocr" else "")
+                 for r in readings if r.text is not None and not r.text.text.strip()
+                 and r.document.origin != "body"]
     return Reading(readings, fields, source, problems)
 
 

@@ -166,7 +166,9 @@ def _choose(r: _Receipt, our_ibans: Sequence[str]) -> tuple[list[Assessment], st
         raise _Review(f"paid to IBAN {fields.iban}, which is not ours; never paid "
                       "automatically" + _details(r.assessed[:3]))
     if fields.amount is None:
-        raise _Review("no amount found" + _details(r.assessed[:3]))
+        what = "no amount found" if r.reads else "neither an order code (RLM...) nor an " \
+            "amount found"
+        raise _Review(what + _details(r.assessed[:3]))
     if fields.currency not in (None, "EUR"):
         raise _Review(f"amount in {fields.currency}, not EUR")
     return _by_codes(r) if r.reads else _by_sender(r)
