@@ -48,8 +48,10 @@ def _run(folder: Path, inbox_items, write_scenario) -> int:  # noqa: ANN001
 
     settings = embedded_defaults(folder)
     inbox = folder / "var/inbox"
-    csv_path = write_scenario(folder, inbox)
+    ocr = default_ocr() is not None
+    csv_path = write_scenario(folder, inbox, with_photo=ocr)
     stories = {item.filename: item.story for item in inbox_items()}
+    stories["12-foto-gallo.jpg"] = "a phone photo of the bank receipt (OCR)"
     db = commands.open_database(settings)
     try:
         print(f"pec-intake demo, working folder {folder}\n")
@@ -57,7 +59,7 @@ def _run(folder: Path, inbox_items, write_scenario) -> int:  # noqa: ANN001
         commands.orders_import(db, csv_path)
         before = {o["code"]: o for o in _orders(db)}
         print(f"2. {len(stories)} receipts dropped in var/inbox/ "
-              f"(OCR {'available' if default_ocr() else 'not installed'})")
+              f"(OCR {'available' if ocr else 'not installed: no photo in the sample'})")
         print("3. python run.py poll --once")
         print("   ", end="", flush=True)
         commands.poll_once(settings, db)

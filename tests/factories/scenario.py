@@ -92,12 +92,29 @@ def inbox_items() -> list[InboxItem]:
     ]
 
 
-def write_scenario(folder: Path, inbox: Path) -> Path:
-    """Writes ``orders.csv`` in ``folder`` and the sample receipts in ``inbox``."""
+PHOTO_ORDER = OrderSpec("RLM95062", Decimal("10.89"), "Sara Gallo", "sara.gallo@example.com")
+
+
+def photo_item() -> InboxItem:
+    """A phone photo of a printed receipt (needs OCR: Tesseract with Italian)."""
+    import random
+
+    from tests.factories.scans import photo
+    spec = ReceiptSpec(codes=("RLM95062",), payer="Sara Gallo", style="intesa",
+                       reference="0306900000000008")
+    data, _how = photo(spec, random.Random(62))
+    return InboxItem("12-foto-gallo.jpg", data, "matched", ("RLM95062",),
+                     "a phone photo of the bank receipt (OCR)")
+
+
+def write_scenario(folder: Path, inbox: Path, with_photo: bool = False) -> Path:
+    """Writes ``orders.csv`` in ``folder`` and the sample receipts in ``inbox`` (with a
+    phone photo to read by OCR, and its order, when ``with_photo``)."""
     folder.mkdir(parents=True, exist_ok=True)
     inbox.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "orders.csv"
-    csv_path.write_text(orders_csv(ORDERS), encoding="utf-8")
-    for item in inbox_items():
+    orders = ORDERS + ([PHOTO_ORDER] if with_photo else [])
+    csv_path.write_text(orders_csv(orders), encoding="utf-8")
+    for item in inbox_items() + ([photo_item()] if with_photo else []):
         (inbox / item.filename).write_bytes(item.data)
     return csv_path
