@@ -13,11 +13,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import renewals
 from app.errors import BadMessage, SourceUnreachable
 from config.settings import Settings
 from intake.message import ParsedMessage, arrival_facts, parse_incoming
@@ -294,13 +296,24 @@ class Pipeline:
 
     def _route_to_support(self, session: Session, receipt: MessageRow, code: str,
                           reading: Reading, decision: MatchDecision, why: str) -> None:
-        """Paid, but the online procedure cannot renew it: no renewal job, no mail."""
-        single = len(decision.order_codes) == 1
-        order_amount = orders_for_codes(session, [code])[code].amount
-        paid = reading.fields.amount if single and reading.fields.amount else order_amount
+        """Paid, but the online procedure cannot renew it: no renewal job; the customer is
+        told the payment arrived and sales support will renew."""
+        paid = self._paid_amount(session, code, reading, decision)
         row = route_to_support(session, code, paid, self.clock(),
                                f"receipt #{receipt.id}: {decision.reason}", why)
         session.add(ReceiptOrderRow(message_id=receipt.id, order_id=row.id, amount=paid))
+        mail = compose.payment_received_support(to_order(row), paid, self.settings.sender_name)
+        outbox.queue(session, mail, f"payment-received-support:{code}:{receipt.id}", row.id,
+                     self._sender().split("@")[-1])
+
+    @staticmethod
+    def _paid_amount(session: Session, code: str, reading: Reading,
+                     decision: MatchDecision) -> Decimal:
+        """What this receipt paid for ``code``: the amount read when it pays one order; the
+        order's own price when one payment covers several."""
+        if len(decision.order_codes) == 1 and reading.fields.amount:
+            return reading.fields.amount
+        return orders_for_codes(session, [code])[code].amount
 
     def _record_decision(self, session: Session, receipt: MessageRow,
                          decision: MatchDecision) -> None:
@@ -318,13 +331,10 @@ class Pipeline:
         """pending -> paid, then the renewal job and the confirmation mail, all in the
         same transaction as the decision (the transactional outbox)."""
         now = self.clock()
-        single = len(decision.order_codes) == 1
-        order_amount = orders_for_codes(session, [code])[code].amount
-        paid = reading.fields.amount if single and reading.fields.amount else order_amount
+        paid = self._paid_amount(session, code, reading, decision)
         row = mark_paid(session, code, paid, now,
                         reason=f"receipt #{receipt.id}: {decision.reason}")
         session.add(ReceiptOrderRow(message_id=receipt.id, order_id=row.id, amount=paid))
-        from app import renewals  # (app.renewals imports nothing of the pipeline)
         due = renewals.schedule(session, row, now, self.settings,
                                 f"renewal:{code}:{receipt.id}").due_at
         mail = compose.payment_received(to_order(row), paid, due, self.settings.sender_name)
@@ -341,11 +351,7 @@ class Pipeline:
     # --- due jobs ----------------------------------------------------------------------------
 
     def run_due_renewals(self) -> int:
-        try:
-            from app.renewals import run_due
-        except ImportError:
-            return 0
-        return run_due(self.db, self.settings, self.clock())
+        return renewals.run_due(self.db, self.settings, self.clock())
 
     def deliver_mail(self) -> tuple[int, int]:
         smtp = self.settings.smtp

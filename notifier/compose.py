@@ -52,6 +52,19 @@ def payment_received(order: Order, paid_amount: Decimal, renewal_due_at: datetim
     )
 
 
+def payment_received_support(order: Order, paid_amount: Decimal,
+                             sender_name: str) -> ComposedMail:
+    """Paid, but sales support must renew it (matching.rules): the customer still learns
+    that the money arrived, and that nothing more is asked of them."""
+    from matching.rules import OFFLINE_USERID_PREFIXES
+    if order.userid.strip().upper().startswith(OFFLINE_USERID_PREFIXES):
+        why_it = "le caselle con userid KVIS, KLX o HLH non si rinnovano online"
+    else:
+        why_it = f"la casella è scaduta il {_it_date(order.expiry_date)}, da più di 6 mesi"
+    return render("payment_received_support", order.customer_email, order=order,
+                  amount=euro(paid_amount), why_it=why_it, sender_name=sender_name)
+
+
 def _it_date(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 

@@ -67,9 +67,12 @@ class Office:
         with self.db.session() as session:
             return list(session.scalars(select(MessageRow).order_by(MessageRow.id)))
 
-    def count(self, model: type) -> int:
+    def all(self, model: type) -> list:
         with self.db.session() as session:
-            return len(session.scalars(select(model)).all())
+            return list(session.scalars(select(model)).all())
+
+    def count(self, model: type) -> int:
+        return len(self.all(model))
 
 
 @pytest.fixture
@@ -158,8 +161,11 @@ def test_orders_the_online_procedure_cannot_renew_go_to_support(
     assert order.paid_amount == Decimal("10.89")
     (receipt,) = office.receipts()
     assert receipt.status == "support"
-    assert office.count(RenewalJobRow) == 0 and office.count(OutgoingMailRow) == 0
-    assert office.count(ReceiptOrderRow) == 1
+    assert office.count(RenewalJobRow) == 0 and office.count(ReceiptOrderRow) == 1
+    # the customer is told the money arrived and that sales support will renew
+    (mail,) = office.all(OutgoingMailRow)
+    assert (mail.template, mail.to_addr) == ("payment_received_support", ROSSI)
+    assert "Supporto Vendite" in mail.body_text and "10,89" in mail.body_text
 
 
 def test_no_code_but_the_senders_only_order_of_that_amount(office: Office) -> None:
