@@ -20,39 +20,49 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"usage: {message}")
 
 
+def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    # Accepted before the command (CONTRACT.md) and after it, as operators often type them;
+    # after the command they only override when given (SUPPRESS).
+    parser.add_argument("--config", default=None if top else argparse.SUPPRESS,
+                        help="TOML settings file (else $PEC_INTAKE_CONFIG, else the embedded "
+                             "defaults)")
+    parser.add_argument("--log-level", default="INFO" if top else argparse.SUPPRESS,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pec-intake", description="Proofs of payment in, paid orders out.")
-    parser.add_argument("--config", help="TOML settings file (else $PEC_INTAKE_CONFIG, "
-                                         "else the embedded defaults)")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    _common_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    commands.add_parser("init", help="create or upgrade the database schema")
 
+    def leaf(group, name: str, help_text: str) -> argparse.ArgumentParser:  # noqa: ANN001
+        command = group.add_parser(name, help=help_text)
+        _common_options(command, top=False)
+        return command
+
+    leaf(commands, "init", "create or upgrade the database schema")
     orders = commands.add_parser("orders", help="the order book").add_subparsers(
         dest="orders_command", required=True, parser_class=_Parser)
-    orders_import = orders.add_parser("import", help="insert or update orders from a CSV")
-    orders_import.add_argument("file")
-    orders_list = orders.add_parser("list", help="list orders")
+    leaf(orders, "import", "insert or update orders from a CSV").add_argument("file")
+    orders_list = leaf(orders, "list", "list orders")
     orders_list.add_argument("--json", action="store_true")
     orders_list.add_argument("--status")
 
     receipts = commands.add_parser("receipts", help="received documents").add_subparsers(
         dest="receipts_command", required=True, parser_class=_Parser)
-    receipts_list = receipts.add_parser("list", help="list receipts and their outcome")
+    receipts_list = leaf(receipts, "list", "list receipts and their outcome")
     receipts_list.add_argument("--json", action="store_true")
     receipts_list.add_argument("--status")
 
-    extract = commands.add_parser("extract", help="read payment fields from files")
+    extract = leaf(commands, "extract", "read payment fields from files")
     extract.add_argument("files", nargs="+")
     extract.add_argument("--json", action="store_true")
 
-    poll = commands.add_parser("poll", help="fetch and process every source once")
-    poll.add_argument("--once", action="store_true", required=True)
-
-    commands.add_parser("run", help="the daemon: watch sources and run due jobs")
-    commands.add_parser("review", help="the accounting review web UI")
-    demo = commands.add_parser("demo", help="sample orders and receipts through the pipeline")
+    leaf(commands, "poll", "fetch and process every source once").add_argument(
+        "--once", action="store_true", required=True)
+    leaf(commands, "run", "the daemon: watch sources and run due jobs")
+    leaf(commands, "review", "the accounting review web UI")
+    demo = leaf(commands, "demo", "sample orders and receipts through the pipeline")
     demo.add_argument("--dir", default="var/demo", help="working folder (reset each run)")
     return parser
 

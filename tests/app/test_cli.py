@@ -142,3 +142,12 @@ def test_real_entry_point_and_console_script(tmp_path: Path) -> None:
     import subprocess
     proc = subprocess.run([script, "init"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0 and "revision" in proc.stdout
+
+
+def test_config_may_also_follow_the_command(workdir: Path, cli) -> None:  # noqa: ANN001
+    config = workdir / "conf" / "pec.toml"
+    config.parent.mkdir()
+    config.write_text("[renewal]\ndelay_hours = 0\n")
+    result = cli("init", "--config", str(config))
+    assert result.code == 0 and (workdir / "conf/var/intake.sqlite3").exists()
+    assert not (workdir / "var").exists()
