@@ -155,6 +155,9 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
     for match in _CODE.finditer(text):
         code = "RLM" + match.group(1)
         confidence = 1.0 if match.group(0).upper() == code else 0.95
+        grouped = _grouped_digits(text, match.end(), match.group(1))
+        if grouped:  # 'RLM 950 55': digits typed in groups
+            code, confidence = "RLM" + grouped, 0.9
         glued = text[match.end():match.end() + 1]
         if glued and glued in "OoIlSB|":
             # 'RLM1234B': the digits may go on as a misread letter; this reading drops it
@@ -164,8 +167,8 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
         exact_at[match.start()] = code
         order += 1
     for code, raw, confidence, start in _ocr_codes(text):
-        if exact_at.get(start) == code:
-            continue  # the same mention, already read exactly
+        if start in exact_at and exact_at[start].startswith(code):
+            continue  # the same mention, already read exactly (or as grouped digits)
         _note(seen, code, order, raw, confidence, True)
         order += 1
     ranked = sorted(seen.items(), key=lambda item: (
@@ -205,6 +208,20 @@ def _ocr_codes(text: str) -> list[tuple[str, str, float, int]]:
             if joined:
                 found.append(("RLM" + joined, match.group(0), 0.6, -match.start() - 1))
     return found
+
+
+_GROUP_TAIL = re.compile(r" (\d{1,7})(?![0-9A-Za-z,.]|\.\d)")
+
+
+def _grouped_digits(text: str, end: int, digits: str) -> str | None:
+    """'RLM 950 55': a part too short to be a whole code, then one space and more digits,
+    is one code typed in groups; a whole code is never extended ('RLM95055 2026')."""
+    if len(digits) >= _MIN_WHOLE_DIGITS:
+        return None
+    tail = _GROUP_TAIL.match(text, end)
+    if not tail or not _MIN_WHOLE_DIGITS <= len(digits + tail.group(1)) <= 10:
+        return None
+    return digits + tail.group(1)
 
 
 def _joined_over_line(text: str, end: int, digits: str) -> str | None:

@@ -22,6 +22,8 @@ OURS = "IT62C0326803203052886541770"
     ("ordine RLM n. 95055", ["RLM95055"]),
     ("ordini RLM95055 e RLM95056", ["RLM95055", "RLM95056"]),
     ("RLM95056 ... RLM95055 ... RLM95055", ["RLM95055", "RLM95056"]),  # most mentioned first
+    ("Ordine n. RLM 950 55", ["RLM95055"]),  # typed in groups
+    ("RLM95055 2026", ["RLM95055"]),  # a whole code is never extended
     ("FIRLM95055 is not a code", []),
     ("RLM9505512345678 too long", []),
     ("nessun codice", []),
