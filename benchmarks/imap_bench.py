@@ -153,7 +153,7 @@ def crash_rounds(rounds: int, kills: int) -> bool:
             except AssertionError as exc:
                 verdict = f"FAILED: {exc} (kept in {folder})"
         print(f"crash round {round_number + 1}: {run.kills} SIGKILLs at {run.kill_times}s "
-              f"after start, {run.finished_early} run(s) finished before the kill, "
+              f"after the run's first commit, {run.finished_early} run(s) finished first, "
               f"{run.recorded_before_clean}/50 recorded by the killed runs, clean run "
               f"{run.clean_seconds:.2f}s: {verdict}")
     print(f"crash test: {passed}/{rounds} rounds passed in a row" if passed == rounds
