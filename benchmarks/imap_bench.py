@@ -91,8 +91,11 @@ def idle_latency(samples: int) -> None:
                 sender.join()
         finally:
             source.close()
-    print(f"IDLE wake-up (APPEND done -> IDLE returns), {samples} samples: "
-          f"min {min(latencies) * 1000:.0f} ms, median "
+    print_latencies("IDLE wake-up (APPEND done -> IDLE returns)", latencies)
+
+
+def print_latencies(what: str, latencies: list[float]) -> None:
+    print(f"{what}, {len(latencies)} samples: min {min(latencies) * 1000:.0f} ms, median "
           f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
 
 
@@ -116,9 +119,8 @@ def daemon_latency(samples: int) -> None:
             assert daemon.terminate() == 0
         finally:
             daemon.kill()
-    print(f"daemon end to end (APPEND -> matched, paid, moved to Processed), {samples} "
-          f"samples: min {min(latencies) * 1000:.0f} ms, median "
-          f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+    print_latencies("daemon end to end (APPEND -> matched, paid, moved to Processed)",
+                    latencies)
 
 
 def mixed_run(count: int) -> None:
