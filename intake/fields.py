@@ -449,12 +449,29 @@ def find_ibans(lines: list[str]) -> list[tuple[str, int, str]]:
     for index, line in enumerate(lines):
         # OCR reads the I of 'IT' as [ | 1 l !: the checksum still decides below
         upper = _IT_MISREAD.sub("IT", line.upper())
+        on_line = []
         for match in _IBAN_START.finditer(upper):
             iban = _iban_at(upper, match.start())
             if iban:
                 context = _context(lines, index, line[:match.start()])
-                found.append((iban, index, _nearest(context, _IBAN_LABELS) or ""))
+                on_line.append((iban, index, _nearest(context, _IBAN_LABELS) or ""))
+        columns = _iban_columns(lines, index, len(on_line)) if len(on_line) > 1 else None
+        if columns:  # two columns, 'ORDINANTE  BENEFICIARIO' above: left to right
+            on_line = [(iban, i, group) for (iban, i, _), group in zip(on_line, columns)]
+        found += on_line
     return found
+
+
+def _iban_columns(lines: list[str], index: int, count: int) -> list[str] | None:
+    """The labels of a two-column layout's header, left to right, from the nearest of the
+    three lines above that names exactly ``count`` parties."""
+    for above in range(index - 1, max(-1, index - 4), -1):
+        text = lines[above].lower()
+        spans = sorted((m.start(), group) for group, pattern in _IBAN_LABELS.items()
+                       for m in pattern.finditer(text))
+        if len(spans) == count and len({group for _, group in spans}) == count:
+            return [group for _, group in spans]
+    return None
 
 
 def _iban_at(text: str, start: int) -> str | None:
@@ -593,12 +610,16 @@ def _clean_name(raw: str) -> str | None:
     name = _NAME_STOP.sub("", raw).strip(" :;,.-")
     if re.search(r"\d{3,}", name) or not re.search(r"[A-Za-zÀ-ÿ]{2}", name):
         return None
+    if _NAME_IS_LABEL.match(name):  # 'ORDINANTE BENEFICIARIO': a header row, not a name
+        return None
     words = name.split()
     if not 1 <= len(words) <= 8 or len(name) > 80:
         return None
     return " ".join(words)
 
 
+_NAME_IS_LABEL = re.compile(r"(?:beneficiari|ordinante|iban|importo|causale|data)\w*\b",
+                            re.IGNORECASE)
 _CLOSING = re.compile(r"^(?:cordiali|distinti|i\s+migliori)?\s*salut[ie]|^in\s+fede|"
                       r"^con\s+osservanza", re.IGNORECASE)
 

@@ -75,3 +75,22 @@ def test_other_layouts(name: str) -> None:
     got = {key: getattr(fields, key) for key in expected}
     want = {key: Decimal(v) if key == "amount" else v for key, v in expected.items()}
     assert got == want
+
+
+def test_two_column_layout_keeps_payer_and_beneficiary_apart() -> None:
+    """GIVEN a receipt printed in two columns (payer left, beneficiary right) as pdfplumber
+    reads it, one row per line WHEN read THEN the beneficiary IBAN is the right-hand one and
+    the header row is not taken for the payer's name."""
+    text = """ORDINANTE BENEFICIARIO
+Mario Rossi Lextel S.p.a.
+IBAN IT60X0542811101000000123456 IBAN IT62C0326803203052886541770
+Importo Commissioni
+EUR 10,89 EUR 1,00
+Data esecuzione Data valuta
+14/03/2026 15/03/2026
+Causale TRN
+RLM95055 rinnovo 0306912345678901"""
+    fields = extract_fields(text)
+    assert (fields.iban, fields.amount, fields.payment_date, fields.codes) == (
+        OURS, Decimal("10.89"), date(2026, 3, 14), ["RLM95055"])
+    assert fields.payer != "BENEFICIARIO"
