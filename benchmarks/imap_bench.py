@@ -50,19 +50,25 @@ def workdir(name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"imap-bench-{name}-"))
 
 
+def timed_poll(name: str, server: Dovecot, batch) -> tuple[float, dict[str, int], str]:  # noqa: ANN001
+    """One ``poll --once`` over ``batch`` in a fresh folder: seconds taken, checked counts,
+    and the poll's summary line."""
+    folder = workdir(name)
+    config = prepare(folder, server, batch)
+    started = time.monotonic()
+    done = cli(config, "poll", "--once")
+    seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stderr[-2000:]
+    return seconds, check_exactly_once(folder, server, batch), done.stdout.strip()
+
+
 def throughput(count: int) -> None:
     batch = text_pdf_batch(count)
     with Dovecot({USER: PASSWORD}) as server:
-        folder = workdir("throughput")
-        config = prepare(folder, server, batch)
-        started = time.monotonic()
-        done = cli(config, "poll", "--once")
-        seconds = time.monotonic() - started
-        assert done.returncode == 0, done.stderr[-2000:]
-        counts = check_exactly_once(folder, server, batch)
+        seconds, counts, summary = timed_poll("throughput", server, batch)
     print(f"throughput: {count} text-PDF messages in {seconds:.2f}s (poll --once, process "
           f"start included) = {count / seconds:.1f} messages/s; {counts}")
-    print(f"  {done.stdout.strip()}")
+    print(f"  {summary}")
 
 
 def idle_latency(samples: int) -> None:
@@ -126,13 +132,7 @@ def daemon_latency(samples: int) -> None:
 def mixed_run(count: int) -> None:
     batch = mixed_batch(count, seed=200)
     with Dovecot({USER: PASSWORD}) as server:
-        folder = workdir("mixed")
-        config = prepare(folder, server, batch)
-        started = time.monotonic()
-        done = cli(config, "poll", "--once")
-        seconds = time.monotonic() - started
-        assert done.returncode == 0, done.stderr[-2000:]
-        counts = check_exactly_once(folder, server, batch)
+        seconds, counts, _summary = timed_poll("mixed", server, batch)
         processed = server.count(USER, "Processed")
         quarantined = server.count(USER, "Quarantine")
     kinds = {k: batch.kinds.count(k) for k in sorted(set(batch.kinds))}
