@@ -158,20 +158,28 @@ class OrderNoLongerPending(Exception):
     """Another process changed the order between the decision and the claim."""
 
 
-def mark_paid(session: Session, code: str, amount: Decimal, at: datetime, reason: str) -> OrderRow:
-    """pending -> paid, guarded by a conditional UPDATE so two processes cannot both pay it."""
+def _claim_pending(session: Session, code: str, values: dict, at: datetime,
+                   reason: str) -> OrderRow:
+    """pending -> ``values``, as one conditional UPDATE so two processes cannot both claim
+    the order; every changed field is audited."""
     result = session.execute(
         update(OrderRow).where(OrderRow.code == code, OrderRow.status == "pending")
-        .values(status="paid", paid_amount=amount, paid_at=at, updated_at=at)
+        .values(**values, updated_at=at)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise OrderNoLongerPending(code)
     row = session.scalars(select(OrderRow).where(OrderRow.code == code)).one()
     session.refresh(row)
-    for name, old, new in (("status", "pending", "paid"), ("paid_amount", None, amount),
-                           ("paid_at", None, at)):
+    for name, new in values.items():
+        old = "pending" if name == "status" else None
         audit.record_change(session, row, name, old, new, reason=reason)
     return row
+
+
+def mark_paid(session: Session, code: str, amount: Decimal, at: datetime, reason: str) -> OrderRow:
+    """pending -> paid, guarded so two processes cannot both pay it."""
+    return _claim_pending(session, code, {"status": "paid", "paid_amount": amount,
+                                          "paid_at": at}, at, reason)
 
 
 def route_to_support(session: Session, code: str, amount: Decimal, at: datetime,
@@ -179,19 +187,8 @@ def route_to_support(session: Session, code: str, amount: Decimal, at: datetime,
     """pending -> support: the payment is recorded, but the online procedure cannot renew
     this mailbox (matching.rules), so no renewal is queued; ``why`` is the status reason.
     Guarded like ``mark_paid``."""
-    result = session.execute(
-        update(OrderRow).where(OrderRow.code == code, OrderRow.status == "pending")
-        .values(status="support", status_reason=why, paid_amount=amount, paid_at=at,
-                updated_at=at)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        raise OrderNoLongerPending(code)
-    row = session.scalars(select(OrderRow).where(OrderRow.code == code)).one()
-    session.refresh(row)
-    for name, old, new in (("status", "pending", "support"), ("status_reason", None, why),
-                           ("paid_amount", None, amount), ("paid_at", None, at)):
-        audit.record_change(session, row, name, old, new, reason=reason)
-    return row
+    return _claim_pending(session, code, {"status": "support", "status_reason": why,
+                                          "paid_amount": amount, "paid_at": at}, at, reason)
 
 
 def flag_order(session: Session, code: str, flag: str, reason: str) -> None:
