@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import renewals
-from app.errors import BadMessage, SourceUnreachable
 from config.settings import Settings
+from core.errors import BadMessage, SourceUnreachable
+from core.status import ReceiptStatus
 from intake.message import ParsedMessage, arrival_facts, parse_incoming
 from intake.reading import Reading, read_message
 from intake.sources import IncomingMessage, Settlement, open_source
@@ -59,7 +60,7 @@ from store.originals import OriginalStore
 
 log = logging.getLogger("pec_intake.pipeline")
 
-QUARANTINED, PEC_RECEIPT = "quarantined", "pec_receipt"
+QUARANTINED, PEC_RECEIPT = ReceiptStatus.QUARANTINED, ReceiptStatus.PEC_RECEIPT
 
 
 def utcnow() -> datetime:
@@ -176,7 +177,7 @@ class Pipeline:
             reading = read_message(parsed, self.settings.limits, self.ocr)
             self._record_reading(session, receipt, reading)
             if _nothing_to_decide_on(reading):
-                status = "unmatched" if reading.needs_ocr else QUARANTINED
+                status = ReceiptStatus.UNMATCHED if reading.needs_ocr else QUARANTINED
                 reason = "; ".join(reading.problems) or "no readable document"
                 return self._finish(session, receipt, status, reason)
             decision = self._decide(session, receipt, reading)
@@ -214,12 +215,12 @@ class Pipeline:
         receipt = MessageRow(
             source=incoming.source, source_key=incoming.stable_id, source_ref=incoming.key,
             sha256=self.originals_digest(incoming), size=len(incoming.raw),
-            filename=incoming.filename, status="received", received_at=self.clock(),
+            filename=incoming.filename, status=ReceiptStatus.RECEIVED, received_at=self.clock(),
             message_id=message_id, metadata_json={**incoming.metadata, **facts} or None,
         )
         session.add(receipt)
         session.flush()  # raises IntegrityError if another process recorded it first
-        audit.record(session, receipt, "status", "received",
+        audit.record(session, receipt, "status", ReceiptStatus.RECEIVED,
                      reason=f"taken in from {incoming.source} ({incoming.key})")
         return receipt
 

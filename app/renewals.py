@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.provisioning import ProvisioningAdapter, ProvisioningFailed, RenewalRequest, adapter_for
 from config.settings import Settings
+from core.status import OrderStatus, RenewalJobStatus
 from matching import renewal as rule
 from notifier import compose, outbox
 from store import audit
@@ -34,8 +35,9 @@ from store.orderbook import to_order
 log = logging.getLogger("pec_intake.renewals")
 
 LOCAL_TIME = ZoneInfo("Europe/Rome")  # the guides' dates are Italian calendar days
-PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
-PAID, RENEWED, RENEWAL_FAILED = "paid", "renewed", "renewal_failed"
+PENDING, DONE, FAILED, CANCELLED = (RenewalJobStatus.PENDING, RenewalJobStatus.DONE,
+                                    RenewalJobStatus.FAILED, RenewalJobStatus.CANCELLED)
+PAID, RENEWED, RENEWAL_FAILED = OrderStatus.PAID, OrderStatus.RENEWED, OrderStatus.RENEWAL_FAILED
 
 
 def schedule(session: Session, order: OrderRow, paid_at: datetime, settings: Settings,
