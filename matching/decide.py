@@ -34,7 +34,7 @@ from core.status import PAID_ORDER_STATUSES, ReceiptStatus, ReviewFlag
 from intake.fields import PaymentFields
 from matching.codes import distance
 from matching.orders import Order
-from matching.rules import support_reason
+from matching.renewal import support_reason
 from matching.signals import (
     EQUAL,
     NEAR,

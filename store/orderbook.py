@@ -161,7 +161,7 @@ class OrderNoLongerPending(Exception):
 
 
 def _claim_pending(session: Session, code: str, values: dict, at: datetime,
-                   reason: str) -> OrderRow:
+                   reason: str, actor: str = audit.DAEMON) -> OrderRow:
     """pending -> ``values``, as one conditional UPDATE so two processes cannot both claim
     the order; every changed field is audited."""
     result = session.execute(
@@ -174,30 +174,33 @@ def _claim_pending(session: Session, code: str, values: dict, at: datetime,
     session.refresh(row)
     for name, new in values.items():
         old = OrderStatus.PENDING if name == "status" else None
-        audit.record_change(session, row, name, old, new, reason=reason)
+        audit.record_change(session, row, name, old, new, reason=reason, actor=actor)
     return row
 
 
-def mark_paid(session: Session, code: str, amount: Decimal, at: datetime, reason: str) -> OrderRow:
+def mark_paid(session: Session, code: str, amount: Decimal, at: datetime, reason: str,
+              actor: str = audit.DAEMON) -> OrderRow:
     """pending -> paid, guarded so two processes cannot both pay it."""
     return _claim_pending(session, code, {"status": OrderStatus.PAID, "paid_amount": amount,
-                                          "paid_at": at}, at, reason)
+                                          "paid_at": at}, at, reason, actor)
 
 
 def route_to_support(session: Session, code: str, amount: Decimal, at: datetime,
-                     reason: str, why: str) -> OrderRow:
+                     reason: str, why: str, actor: str = audit.DAEMON) -> OrderRow:
     """pending -> support: the payment is recorded, but the online procedure cannot renew
     this mailbox (matching.rules), so no renewal is queued; ``why`` is the status reason.
     Guarded like ``mark_paid``."""
     return _claim_pending(session, code, {"status": OrderStatus.SUPPORT, "status_reason": why,
-                                          "paid_amount": amount, "paid_at": at}, at, reason)
+                                          "paid_amount": amount, "paid_at": at}, at, reason,
+                          actor)
 
 
-def flag_order(session: Session, code: str, flag: str, reason: str) -> None:
+def flag_order(session: Session, code: str, flag: str, reason: str,
+               actor: str = audit.DAEMON) -> None:
     """Puts a flag for a person on the order (refund review, double payment review...),
     audited; the order's status is unaffected."""
     row = session.scalars(select(OrderRow).where(OrderRow.code == code)).one_or_none()
     if row is None:
         return
-    audit.change(session, row, "review_flag", flag, reason=reason)
-    audit.change(session, row, "review_reason", reason, reason=reason)
+    audit.change(session, row, "review_flag", flag, reason=reason, actor=actor)
+    audit.change(session, row, "review_reason", reason, reason=reason, actor=actor)
