@@ -97,10 +97,22 @@ def _normalise(text: str) -> str:
     return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
 
 
+# A label stands close to its value: the context is bounded so that extraction stays linear
+# in the text's size however many values a long line holds (a 5 MiB email in about a second).
+CONTEXT_CHARS = 400
+
+
 def _context(lines: list[str], index: int, prefix: str, above: int = 3) -> str:
-    """The label context of a value: the lines just above and its own line up to the value."""
+    """The label context of a value: the lines just above (their first ``CONTEXT_CHARS``,
+    where a header's labels are) and its own line up to the value (the last ones)."""
     start = max(0, index - above)
-    return "\n".join(lines[start:index] + [prefix]).lower()
+    return "\n".join([line[:CONTEXT_CHARS] for line in lines[start:index]]
+                     + [prefix[-CONTEXT_CHARS:]]).lower()
+
+
+def _before(line: str, end: int, start: int = 0) -> str:
+    """The text of ``line`` just before ``end`` (from ``start``), at most ``CONTEXT_CHARS``."""
+    return line[max(start, end - CONTEXT_CHARS):end]
 
 
 def _nearest(context: str, groups: dict[str, re.Pattern[str]]) -> str | None:
@@ -334,7 +346,7 @@ def _find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
             value = parse_amount(match.group("num"))
             if value is None or value <= 0 or value >= Decimal("1000000"):
                 continue
-            prefix = line[previous_end:match.start()]
+            prefix = _before(line, match.start(), previous_end)
             has_label = re.search(r"[A-Za-z]{3}", prefix)
             above = 0 if has_label else 2
             context = _context(lines, index, prefix, above=above)
@@ -453,7 +465,7 @@ def find_ibans(lines: list[str]) -> list[tuple[str, int, str]]:
         for match in _IBAN_START.finditer(upper):
             iban = _iban_at(upper, match.start())
             if iban:
-                context = _context(lines, index, line[:match.start()])
+                context = _context(lines, index, _before(line, match.start()))
                 on_line.append((iban, index, _nearest(context, _IBAN_LABELS) or ""))
         columns = _iban_columns(lines, index, len(on_line)) if len(on_line) > 1 else None
         if columns:  # two columns, 'ORDINANTE  BENEFICIARIO' above: left to right
@@ -582,7 +594,7 @@ def find_payment_date(lines: list[str]) -> tuple[date, Evidence] | None:
                     value = _make_date(int(c), _MONTHS[b.lower()[:3]], int(a))
                 if value is None:
                     continue
-                prefix = line[:match.start()]
+                prefix = _before(line, match.start())
                 above = 0 if re.search(r"[A-Za-z]{3}", prefix) else 1
                 nearest = _nearest(_context(lines, index, prefix, above), _DATE_LABELS)
                 candidates.append((_DATE_SCORES.get(nearest or "", 0.0), index, value))
