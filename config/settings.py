@@ -80,6 +80,11 @@ class LimitSettings:
     max_pages: int = 20
     max_page_pixels: int = 60_000_000
     ocr_seconds_per_page: float = 60.0
+    # the wall-clock budget of one message, parse to decision (a many-page fax at the OCR
+    # limit per page fits); over it the message is quarantined with the bound named
+    message_seconds: float = 600.0
+    # what a PDF's non-image streams may inflate to (a 12 KiB stream can inflate to GBs)
+    max_pdf_inflated_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     "limits": {
         "max_message_bytes": (_INT, False), "max_attachment_bytes": (_INT, False),
         "max_pages": (_INT, False), "max_page_pixels": (_INT, False),
-        "ocr_seconds_per_page": (_NUM, False),
+        "ocr_seconds_per_page": (_NUM, False), "message_seconds": (_NUM, False),
+        "max_pdf_inflated_bytes": (_INT, False),
     },
     "review": {
         "host": (_STR, False), "port": (_INT, False), "secret_key_env": (_STR, False),
