@@ -76,7 +76,7 @@ def test_cli_exits_2_with_one_line(tmp_path: Path, text: str) -> None:
     config = tmp_path / "pec.toml"
     config.write_text(text + '[database]\nurl = "sqlite:///db.sqlite3"\n')
     result = run_subprocess("--config", str(config), "poll", "--once", cwd=tmp_path)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
     assert len(lines) == 1 and "pec.toml" in lines[0]
     assert not (tmp_path / "db.sqlite3").exists()
