@@ -17,9 +17,12 @@ MONTHS_AFTER_EXPIRY = 6
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, clamped to the month's end (31 Aug + 6 = 28/29 Feb)."""
+    """The same day ``months`` later, clamped to the month's end (31 Aug + 6 = 28/29 Feb);
+    past year 9999, the last day there is (a limit that far away never applies)."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
+    if year > 9999:
+        return date.max
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
