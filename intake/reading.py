@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from app.errors import BadDocument, NeedsOcr
 from config.settings import LimitSettings
+from core.errors import BadDocument, NeedsOcr
 from intake.fields import (
     AMOUNT_DISAGREES,
     NOT_EXECUTED,

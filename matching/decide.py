@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from core.status import PAID_ORDER_STATUSES, ReceiptStatus, ReviewFlag
 from intake.fields import PaymentFields
 from intake.reading import BANK_DOCUMENT, CLAIM
 from matching.codes import distance
 from matching.orders import Order
-from matching.rules import support_reason
+from matching.renewal import support_reason
 from matching.signals import (
     EQUAL,
     NEAR,
@@ -55,13 +56,14 @@ from matching.signals import (
     normalise_name,
 )
 
-MATCHED, UNMATCHED, DUPLICATE, SUPPORT = "matched", "unmatched", "duplicate", "support"
+MATCHED, UNMATCHED, DUPLICATE, SUPPORT = (ReceiptStatus.MATCHED, ReceiptStatus.UNMATCHED,
+                                          ReceiptStatus.DUPLICATE, ReceiptStatus.SUPPORT)
 # order flags for a person to look at; the order's status is unaffected
-REFUND_REVIEW = "refund_review"              # overpaid: refund the difference?
-SHORTFALL = "underpaid_within_tolerance"     # paid, a bank fee short: the difference recorded
-DOUBLE_PAYMENT_REVIEW = "double_payment_review"  # paid again by a different payment?
+REFUND_REVIEW = ReviewFlag.REFUND_REVIEW  # overpaid: refund the difference?
+SHORTFALL = ReviewFlag.UNDERPAID_WITHIN_TOLERANCE  # paid, a bank fee short: the difference recorded
+DOUBLE_PAYMENT_REVIEW = ReviewFlag.DOUBLE_PAYMENT_REVIEW  # paid again by a different payment?
 # statuses of an order whose payment is already recorded
-PAID_STATUSES = ("paid", "renewing", "renewed", "renewal_failed", "support")
+PAID_STATUSES = PAID_ORDER_STATUSES
 MAX_CANDIDATES = 10
 # what the customer is asked for after the decision (MatchDecision.request)
 ASK_BANK_DOCUMENT = "bank_document"
