@@ -105,6 +105,15 @@ def combined_fields(session: Session, message_id: int) -> ExtractionRow | None:
         .order_by(ExtractionRow.id.desc())).first()
 
 
+def _check_version(session: Session, message_id: int, version: int | None,
+                   at: datetime) -> ReceiptReviewRow:
+    """A decision made on an older page is refused first, whatever the state is now."""
+    state = review_state(session, message_id, at)
+    if version is not None and state.version != version:
+        raise _conflict(session, state)
+    return state
+
+
 def _bump(session: Session, state: ReceiptReviewRow, expected: int | None, actor: str,
           at: datetime) -> None:
     """The version check: one conditional UPDATE, so of two decisions on the same version
@@ -185,13 +194,11 @@ def match(session: Session, ctx: ReviewContext, message_id: int, codes: Sequence
     actor, now = _actor(actor), ctx.clock()
     codes = _normal_codes(codes)
     receipt = receipt_for_update(session, message_id)
+    state = _check_version(session, message_id, version, now)
     if receipt.status not in DECIDABLE:
         raise Conflict(f"receipt {message_id} is {receipt.status}; only receipts that are "
                        f"{', '.join(DECIDABLE)} can be matched",
                        f"La ricevuta è già «{receipt.status}»: non si può abbinare.")
-    state = review_state(session, message_id, now)
-    if version is not None and state.version != version:
-        raise _conflict(session, state)
     orders = _pending_orders(session, codes)
     extraction = combined_fields(session, message_id)
     paid = extraction.amount if extraction else None
@@ -325,6 +332,7 @@ def dismiss(session: Session, ctx: ReviewContext, message_id: int, *, actor: str
     if not reason:
         raise ReviewError("a reason is required to dismiss", "Scrivi il motivo.")
     receipt = receipt_for_update(session, message_id)
+    _check_version(session, message_id, version, now)
     if receipt.status not in (UNMATCHED, DUPLICATE, "quarantined", "pec_receipt"):
         raise Conflict(f"receipt {message_id} is {receipt.status}; it cannot be dismissed",
                        f"La ricevuta è «{receipt.status}»: non si può archiviare.")
@@ -344,6 +352,7 @@ def mark_duplicate(session: Session, ctx: ReviewContext, message_id: int, of_id:
         raise ReviewError("a receipt cannot duplicate itself",
                           "Una ricevuta non può essere duplicato di sé stessa.")
     receipt_for_update(session, of_id)
+    _check_version(session, message_id, version, now)
     if receipt.status not in (UNMATCHED, DISMISSED, "quarantined"):
         raise Conflict(f"receipt {message_id} is {receipt.status}",
                        f"La ricevuta è «{receipt.status}».")
