@@ -55,8 +55,8 @@ class ReviewWorld:
         amount = f"{order.amount:.2f}".replace(".", ",")
         raw = build_email(MailSpec(sender=sender or "sconosciuto@example.net",
                                    sender_name=order.customer_name, subject=subject,
-                                   body=f"Buongiorno,\nho pagato con bonifico euro {amount}.\nOrdinante: "
-                                        f"{order.customer_name}"))
+                                   body=f"Buongiorno,\nho pagato con bonifico euro "
+                                        f"{amount}.\nOrdinante: {order.customer_name}"))
         return self.take_in(raw, f"nocode-{index}-{subject}")
 
     def user(self, name: str, role: str = "accountant") -> str:

@@ -184,7 +184,7 @@ def test_receipt_page_shows_the_match_form_candidates_evidence_and_page_images(w
     rid = world.short_payment(0)
     client = world.client("anna")
     page = client.get(f"/receipts/{rid}")
-    assert '<form method="post" action="/receipts/%d/match" data-action="match"' % rid in page.text
+    assert f'<form method="post" action="/receipts/{rid}/match" data-action="match"' in page.text
     assert 'name="order_codes"' in page.text
     data = client.get(f"/receipts/{rid}.json").json()
     top = data["candidates"][0]
