@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.errors import ConfigError
 from config.settings import Settings, load_settings
+from core.errors import ConfigError
 
 log = logging.getLogger("pec_intake")
 

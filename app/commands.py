@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.errors import BadMessage, ConfigError
 from config.settings import Settings
+from core.errors import BadMessage, ConfigError
 from intake.message import parse_incoming
 from intake.reading import read_message
 from intake.sources.base import IncomingMessage

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from app.errors import ConfigError
+from core.errors import ConfigError
 
 SECURITY_MODES = ("none", "starttls", "ssl")
 SOURCE_KINDS = ("imap", "folder")
