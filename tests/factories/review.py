@@ -86,7 +86,8 @@ def csrf_of(client: TestClient, path: str = "/queue") -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
 
 
-def make_world(folder: Path, count: int = 6, review: dict | None = None) -> ReviewWorld:
+def make_world(folder: Path, count: int = 6, review: dict | None = None,
+               expiry: date = date(2026, 4, 1)) -> ReviewWorld:
     settings = parse_settings({
         "database": {"url": "sqlite:///intake.sqlite3"},
         "sources": [{"name": "inbox", "kind": "folder", "path": "var/inbox"},
@@ -96,6 +97,6 @@ def make_world(folder: Path, count: int = 6, review: dict | None = None) -> Revi
     db = Database(settings.database_url)
     clock = FakeClock(START)
     pipeline = Pipeline(settings, db, clock=clock, transport=FolderTransport(folder / "out"))
-    orders = paid_orders(count, date(2026, 4, 1))
+    orders = paid_orders(count, expiry)
     import_world(db, orders)
     return ReviewWorld(folder, settings, db, clock, pipeline, orders)
