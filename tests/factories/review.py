@@ -39,7 +39,8 @@ class ReviewWorld:
             identity=key))
         return outcome.receipt_id
 
-    def short_payment(self, index: int, short: str = "1.00", subject: str | None = None) -> int:
+    def short_payment(self, index: int, short: str = "1.00", subject: str | None = None,
+                      again: int = 0) -> int:
         """A receipt for order ``index`` paying less than due: it waits for review."""
         order = self.orders[index].order
         spec = ReceiptSpec(codes=(order.code,), amount=order.amount - Decimal(short),
@@ -48,7 +49,7 @@ class ReviewWorld:
         if subject is not None:
             raw = raw.replace(f"Subject: Ricevuta pagamento ordine {order.code}".encode(),
                               f"Subject: {subject}".encode(), 1)
-        return self.take_in(raw, f"short-{index}-{short}")
+        return self.take_in(raw, f"short-{index}-{short}-{again}")
 
     def no_code(self, index: int, sender: str | None = None, subject: str = "Pagamento") -> int:
         order = self.orders[index].order
