@@ -384,13 +384,14 @@ class Pipeline:
         return decide(fields, orders, matching.our_ibans, prior, sender=sender,
                       certified_sender=certified, today=self.clock().date(),
                       tolerance=matching.underpayment_tolerance,
-                      text_source=reading.text_source)
+                      text_source=reading.text_source, evidence=reading.evidence,
+                      accept_written_claims=matching.accept_written_claims)
 
     def _prior_receipt(self, session: Session, receipt: MessageRow,
                        reading: Reading) -> PriorReceipt | None:
-        """An earlier recorded payment: same bytes, document, CRO/TRN, or details."""
-        doc_hashes = [d.document.sha256 for d in reading.documents
-                      if d.document.origin != "body"]
+        """An earlier recorded payment: same bytes, the same document the payment was read
+        from (never a logo or a signature image), CRO/TRN, or details."""
+        doc_hashes = [d.document.sha256 for d in reading.payment_documents]
         return prior_payment(session, receipt.id, receipt.sha256, doc_hashes, reading.fields)
 
     def _finish(self, session: Session, receipt: MessageRow, status: str,
@@ -410,8 +411,9 @@ class Pipeline:
             sender=self._sender(), sender_name=self.settings.sender_name,
             retry_seconds=smtp.retry_seconds if smtp else 60.0,
             max_attempts=smtp.max_attempts if smtp else 10,
-            # a claimed mail is left alone this long: longer than one SMTP conversation
-            lease_seconds=max(300.0, 10 * smtp.timeout_seconds) if smtp else 300.0)
+            # a claimed mail is left alone for one send's deadline plus a margin
+            lease_seconds=outbox.lease_for(smtp.timeout_seconds if smtp
+                                           else outbox.FOLDER_DEADLINE_SECONDS))
         return outbox.deliver_due(self.db.session, self.transport, policy, self.clock())
 
     def _sender(self) -> str:

@@ -51,10 +51,11 @@ def _automatic_original(path: Path) -> bool:
 
 
 def queue_proof_request(session: Session, settings: Settings, receipt: MessageRow, what: str,
-                        *, note: str | None = None) -> OutgoingMailRow | None:
-    """Queues the request ``what`` ("readable_proof" or "missing_code") to the receipt's
-    sender, in the caller's transaction. One per receipt and kind: asking again returns None.
-    Raises ``NotAnswerable`` for automatic senders."""
+                        *, note: str | None = None,
+                        event_key: str | None = None) -> OutgoingMailRow | None:
+    """Queues the request ``what`` (``compose.PROOF_REQUESTS``) to the receipt's sender, in
+    the caller's transaction. One per ``event_key`` (by default: per receipt and kind):
+    asking again returns None. Raises ``NotAnswerable`` for automatic senders."""
     reason = why_not_answerable(receipt, settings)
     if reason is not None:
         raise NotAnswerable(f"receipt #{receipt.id}: no {what} request sent: {reason}")
@@ -62,5 +63,5 @@ def queue_proof_request(session: Session, settings: Settings, receipt: MessageRo
                                  subject=receipt.subject, received_at=receipt.received_at,
                                  filename=receipt.filename, note=note)
     sender = outbox.sender_address(settings)
-    return outbox.queue(session, mail, f"proof-request:{what}:{receipt.id}", None,
+    return outbox.queue(session, mail, event_key or f"proof-request:{what}:{receipt.id}", None,
                         sender.split("@")[-1])
