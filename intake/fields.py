@@ -595,7 +595,7 @@ def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
                 return value.quantize(Decimal("0.01")), _evidence(lines, index, 0.9)
         for match in _WORDS_WITH_CURRENCY.finditer(line):
             value = _words_amount(match)
-            context = _context(lines, index, line[:match.start()], above=0)
+            context = _context(lines, index, _before(line, match.start()), above=0)
             if value is not None and _nearest(context, _AMOUNT_LABELS) not in (
                     "fee", "balance", "total_debit"):
                 return value, _evidence(lines, index, 0.9)
