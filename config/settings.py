@@ -92,7 +92,7 @@ class LimitSettings:
     max_pdf_inflated_bytes: int = 64 * 1024 * 1024
     # characters of one document's text that field extraction reads (a receipt is a page
     # or two; a 5 MiB email of text is read in its first part, and says so)
-    max_text_chars: int = 512 * 1024
+    max_text_chars: int = 256 * 1024
 
 
 @dataclass(frozen=True)
