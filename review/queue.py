@@ -29,6 +29,7 @@ REASON_KINDS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
     (key, label, re.compile(pattern, re.I)) for key, label, pattern in (
         ("double_payment", "possibile doppio pagamento", r"double payment"),
         ("foreign_iban", "IBAN non nostro", r"which is not ours"),
+        ("no_bank_document", "manca il documento della banca", r"no bank document"),
         ("unreadable", "illeggibile o da OCR", r"need(s)? OCR|no readable|unreadable|"
                                                r"could not be read|no text"),
         ("no_code", "nessun codice", r"no order code|neither an order code|no code found"),
@@ -38,6 +39,7 @@ REASON_KINDS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("amount", "importo diverso", r"short of|more than|matches neither|no amount|"
                                       r"not equal|not EUR"),
         ("date", "pagamento prima dell'ordine", r"before order"),
+        ("doubtful", "documento dubbio", r"never paid automatically|is not a payment"),
         ("other", "altro", r""),
     ))
 REASON_LABELS = {key: label for key, label, _ in REASON_KINDS}
