@@ -1,6 +1,6 @@
 """Due renewal jobs: paid -> renewed (or renewal_failed), through the provisioning adapter.
 
-A job is created with the payment (``Pipeline._pay_order``), due ``renewal.delay_hours``
+A job is created with the payment (``effects.pay_order``), due ``renewal.delay_hours``
 later, and lives in the database, so nothing is lost on restart. ``run_due`` runs every job
 that is due, each in three short steps:
 
@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from app.provisioning import ProvisioningAdapter, ProvisioningFailed, RenewalRequest, adapter_for
 from config.settings import Settings
+from core.status import OrderStatus, RenewalJobStatus
+from effects import schedule_renewal
 from matching import renewal as rule
 from notifier import compose, outbox
 from store import audit
@@ -34,24 +36,13 @@ from store.orderbook import to_order
 log = logging.getLogger("pec_intake.renewals")
 
 LOCAL_TIME = ZoneInfo("Europe/Rome")  # the guides' dates are Italian calendar days
-PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
-PAID, RENEWED, RENEWAL_FAILED = "paid", "renewed", "renewal_failed"
+PENDING, DONE, FAILED, CANCELLED = (RenewalJobStatus.PENDING, RenewalJobStatus.DONE,
+                                    RenewalJobStatus.FAILED, RenewalJobStatus.CANCELLED)
+PAID, RENEWED, RENEWAL_FAILED = OrderStatus.PAID, OrderStatus.RENEWED, OrderStatus.RENEWAL_FAILED
 
 
-def schedule(session: Session, order: OrderRow, paid_at: datetime, settings: Settings,
-             key: str) -> RenewalJobRow:
-    """The renewal owed for a payment, due ``renewal.delay_hours`` after it, in the caller's
-    transaction (the payment's). One job per key: scheduling the same payment again returns
-    the job already there."""
-    existing = session.scalar(select(RenewalJobRow).where(RenewalJobRow.idempotency_key == key))
-    if existing is not None:
-        return existing
-    due = paid_at + timedelta(hours=settings.renewal.delay_hours)
-    job = RenewalJobRow(order_id=order.id, due_at=due, status=PENDING, idempotency_key=key)
-    session.add(job)
-    audit.record(session, job, "status", PENDING,
-                 reason=f"order {order.code} paid; renewal due {due.isoformat()}")
-    return job
+# scheduling is one of a payment's effects (effects.apply); kept here for older imports
+schedule = schedule_renewal
 
 
 def run_due(db: Database, settings: Settings, now: datetime,
@@ -63,20 +54,33 @@ def run_due(db: Database, settings: Settings, now: datetime,
                               .order_by(RenewalJobRow.due_at, RenewalJobRow.id)).all()
     renewed = 0
     for job_id in ids:
-        with db.session() as session:
-            request = _claim(session, job_id, settings, now)
-        if request is None:
-            continue
         try:
-            done = adapter.renew(request)
-        except ProvisioningFailed as exc:
-            with db.session() as session:
-                _record_failure(session, job_id, exc, settings, now)
-            continue
-        with db.session() as session:
-            renewed += _record_renewed(session, job_id, done.new_expiry, done.reference,
-                                       settings, now)
+            renewed += _run_one(db, job_id, adapter, settings, now)
+        except Exception as exc:  # a bug of ours or bad data: this job waits, others go on
+            log.exception("renewal job #%s: unexpected error", job_id)
+            try:
+                with db.session() as session:
+                    _record_failure(session, job_id, ProvisioningFailed(
+                        f"unexpected error: {type(exc).__name__}: {exc}"), settings, now)
+            except Exception:  # the claim's lease still holds the job back; go on
+                log.exception("renewal job #%s: the failure could not be recorded", job_id)
     return renewed
+
+
+def _run_one(db: Database, job_id: int, adapter: ProvisioningAdapter, settings: Settings,
+             now: datetime) -> int:
+    with db.session() as session:
+        request = _claim(session, job_id, settings, now)
+    if request is None:
+        return 0
+    try:
+        done = adapter.renew(request)
+    except ProvisioningFailed as exc:
+        with db.session() as session:
+            _record_failure(session, job_id, exc, settings, now)
+        return 0
+    with db.session() as session:
+        return _record_renewed(session, job_id, done.new_expiry, done.reference, settings, now)
 
 
 def next_due(session: Session) -> datetime | None:
@@ -126,6 +130,12 @@ def _claim(session: Session, job_id: int, settings: Settings,
     if refusal is not None:
         _fail(session, job, order, refusal)
         return None
+    try:
+        new_expiry = rule.new_expiry(order.expiry_date, order.years)
+    except rule.DateOutOfRange as exc:
+        _fail(session, job, order, f"expiry {order.expiry_date} + {order.years} year(s) cannot "
+                                   f"be computed ({exc}): check the order's expiry date")
+        return None
     if rule.is_late(order.expiry_date, now.astimezone(LOCAL_TIME).date()):
         log.warning("order %s: mailbox expired %s, over %d months ago: renewing anyway (the "
                     "order was confirmed in time)", order.code, order.expiry_date,
@@ -133,7 +143,7 @@ def _claim(session: Session, job_id: int, settings: Settings,
     return RenewalRequest(
         idempotency_key=job.idempotency_key, order_code=order.code, userid=order.userid,
         pec_address=order.pec_address, years=order.years, current_expiry=order.expiry_date,
-        new_expiry=rule.new_expiry(order.expiry_date, order.years))
+        new_expiry=new_expiry)
 
 
 def _record_renewed(session: Session, job_id: int, new_expiry, reference: str | None,  # noqa: ANN001

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
-from app.errors import SourceUnreachable
+from core.errors import SourceUnreachable
+from core.status import MailStatus
 from notifier.compose import ComposedMail
 from notifier.transport import MailRejected, MailTransport, build_message
 from store import audit
@@ -41,6 +42,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SENDER = "amministrazione@example.it"
 MAX_BACKOFF_SECONDS = 6 * 3600.0
+# A transport without a conversation (a file written to a folder) still gets a deadline.
+FOLDER_DEADLINE_SECONDS = 30.0
+
+
+def lease_for(deadline_seconds: float) -> float:
+    """How long a claimed mail is left alone: the transport's deadline for one whole send
+    plus a margin (recording the result, clocks of several machines a little apart), and no
+    longer, so a mail whose sender died is retried soon."""
+    return deadline_seconds + max(5.0, deadline_seconds / 2)
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
@@ -51,8 +61,8 @@ class DeliveryPolicy:
     sender_name: str
     retry_seconds: float = 60.0
     max_attempts: int = 10
-    # how long a claimed mail is left alone: longer than one SMTP conversation can take
-    lease_seconds: float = 300.0
+    # how long a claimed mail is left alone: the transport's deadline plus a margin
+    lease_seconds: float = lease_for(FOLDER_DEADLINE_SECONDS)
 
 
 def sender_address(settings) -> str:  # noqa: ANN001 (config.settings.Settings)
@@ -76,22 +86,35 @@ def queue(session: Session, mail: ComposedMail, event_key: str, order_id: int | 
     row = OutgoingMailRow(
         event_key=event_key, template=mail.template, order_id=order_id, to_addr=mail.to,
         subject=mail.subject, body_text=mail.text, body_html=mail.html,
-        message_id_header=f"<{uuid.uuid4().hex}@{sender_domain}>", status="queued",
+        message_id_header=f"<{uuid.uuid4().hex}@{sender_domain}>", status=MailStatus.QUEUED,
     )
     session.add(row)
-    audit.record(session, row, "status", "queued", reason=f"event {event_key}")
+    audit.record(session, row, "status", MailStatus.QUEUED, reason=f"event {event_key}")
     return row
 
 
-def due_filter(now: datetime):  # noqa: ANN201 (a SQLAlchemy clause)
-    return (OutgoingMailRow.status == "queued") & or_(
+def _due_by_time(now: datetime):  # noqa: ANN202 (a SQLAlchemy clause)
+    return (OutgoingMailRow.status == MailStatus.QUEUED) & or_(
         OutgoingMailRow.next_attempt_at.is_(None), OutgoingMailRow.next_attempt_at <= now)
+
+
+def due_filter(now: datetime):  # noqa: ANN201 (a SQLAlchemy clause)
+    """Queued, due, and no earlier mail of the same order still unsent: the mails of one
+    order leave in the order of their events ('Pagamento ricevuto' before 'Rinnovo
+    effettuato'), even when the earlier one is held by a lease or waits for a retry."""
+    earlier = aliased(OutgoingMailRow)
+    held_back = exists().where(earlier.order_id == OutgoingMailRow.order_id,
+                               earlier.status == MailStatus.QUEUED,
+                               earlier.id < OutgoingMailRow.id)
+    return (OutgoingMailRow.status == MailStatus.QUEUED) & or_(
+        OutgoingMailRow.next_attempt_at.is_(None), OutgoingMailRow.next_attempt_at <= now) \
+        & (OutgoingMailRow.order_id.is_(None) | ~held_back)
 
 
 def next_due(session: Session) -> datetime | None:
     """When the earliest queued mail is due (for the scheduler's wake-up)."""
     rows = session.execute(select(OutgoingMailRow.next_attempt_at, OutgoingMailRow.created_at)
-                           .where(OutgoingMailRow.status == "queued")).all()
+                           .where(OutgoingMailRow.status == MailStatus.QUEUED)).all()
     return min((nxt or created for nxt, created in rows), default=None)
 
 
@@ -100,7 +123,9 @@ def deliver_due(session_factory: SessionFactory, transport: MailTransport,
     """Sends every queued mail that is due; returns (sent, failed attempts)."""
     sent = failed = 0
     with session_factory() as session:
-        ids = session.scalars(select(OutgoingMailRow.id).where(due_filter(now))
+        # due by time; whether an earlier mail of the order holds one back is decided at
+        # its claim, after the earlier ones of this same run were sent (or were not)
+        ids = session.scalars(select(OutgoingMailRow.id).where(_due_by_time(now))
                               .order_by(OutgoingMailRow.id)).all()
     for mail_id in ids:
         claimed = _claim(session_factory, mail_id, policy, now)
@@ -136,7 +161,7 @@ def _claim(session_factory: SessionFactory, mail_id: int, policy: DeliveryPolicy
             # the same way forever: it fails now, visibly, instead of blocking the queue
             row.next_attempt_at = None
             row.last_error = f"cannot build the message: {exc}"
-            audit.change(session, row, "status", "failed", reason=row.last_error)
+            audit.change(session, row, "status", MailStatus.FAILED, reason=row.last_error)
             log.error("mail id=%s to=%r failed: %s", mail_id, row.to_addr, row.last_error)
             return None
         return row.event_key, message
@@ -156,7 +181,7 @@ def _send(session_factory: SessionFactory, mail_id: int, key: str, message: Emai
         row = session.get(OutgoingMailRow, mail_id)
         row.sent_at = now
         row.next_attempt_at = None
-        audit.change(session, row, "status", "sent",
+        audit.change(session, row, "status", MailStatus.SENT,
                      reason=f"accepted by transport for {row.to_addr} "
                             f"(attempt {row.attempts})")
     log.info("mail id=%s event=%s to=%s sent", mail_id, key, message["To"])
@@ -170,7 +195,7 @@ def _record_failure(session: Session, row: OutgoingMailRow, exc: SourceUnreachab
         why = "refused for good" if isinstance(exc, MailRejected) else \
             f"gave up after {row.attempts} attempts"
         row.next_attempt_at = None
-        audit.change(session, row, "status", "failed", reason=f"{why}: {exc.reason}")
+        audit.change(session, row, "status", MailStatus.FAILED, reason=f"{why}: {exc.reason}")
         log.error("mail id=%s to=%s failed: %s: %s", row.id, row.to_addr, why, exc.reason)
         return
     delay = backoff_seconds(policy.retry_seconds, row.attempts)
