@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import renewals
+from app import statements as bank
 from app.errors import BadMessage, SourceUnreachable
 from config.settings import Settings
 from intake.message import ParsedMessage, arrival_facts, parse_incoming
@@ -180,6 +181,7 @@ class Pipeline:
                 reason = "; ".join(reading.problems) or "no readable document"
                 return self._finish(session, receipt, status, reason)
             decision = self._decide(session, receipt, reading)
+            decision = bank.gate(session, self.settings, reading.fields, decision)
             codes = self._apply(session, receipt, parsed, reading, decision)
             reason = decision.reason
             if decision.outcome != MATCHED and reading.problems:
@@ -275,7 +277,8 @@ class Pipeline:
         """An earlier recorded payment: same bytes, document, CRO/TRN, or details."""
         doc_hashes = [d.document.sha256 for d in reading.documents
                       if d.document.origin != "body"]
-        return prior_payment(session, receipt.id, receipt.sha256, doc_hashes, reading.fields)
+        return prior_payment(session, receipt.id, receipt.sha256, doc_hashes, reading.fields) \
+            or bank.prior_line(session, reading.fields, self.settings.matching.our_ibans)
 
     def _apply(self, session: Session, receipt: MessageRow, parsed: ParsedMessage,
                reading: Reading, decision: MatchDecision) -> tuple[str, ...]:
@@ -288,8 +291,10 @@ class Pipeline:
                     self._pay_order(session, receipt, code, reading, decision)
                 else:
                     self._route_to_support(session, receipt, code, reading, decision, why)
+            bank.join_lines(session, receipt, reading.fields, decision, self.clock())
         else:
             receipt.duplicate_of_id = decision.duplicate_of
+            bank.note_duplicate_of_line(session, receipt, decision)
         for flag in decision.flags:  # refund / double payment review: for a person to see
             flag_order(session, flag.code, flag.flag, f"receipt #{receipt.id}: {flag.reason}")
         return decision.order_codes
@@ -351,6 +356,8 @@ class Pipeline:
     # --- due jobs ----------------------------------------------------------------------------
 
     def run_due_renewals(self) -> int:
+        with self.db.session() as session:  # paid_on = proof_then_statement: due flags
+            bank.flag_unconfirmed(session, self.settings, self.clock())
         return renewals.run_due(self.db, self.settings, self.clock())
 
     def deliver_mail(self) -> tuple[int, int]:

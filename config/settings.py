@@ -66,10 +66,17 @@ class RenewalSettings:
     http_timeout_seconds: float = 30.0
 
 
+PAID_ON = ("proof", "statement", "proof_then_statement")
+
+
 @dataclass(frozen=True)
 class MatchingSettings:
     underpayment_tolerance: Decimal = Decimal("0.00")
     our_ibans: tuple[str, ...] = ("IT62C0326803203052886541770",)
+    # what pays an order: a proof, only the bank's statement line, or a proof that the
+    # statement must then confirm within statement_grace_days business days
+    paid_on: str = "proof"
+    statement_grace_days: int = 5
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "retry_seconds": (_NUM, False), "http_url": (_STR, False), "http_token": (_STR, False),
         "http_token_env": (_STR, False), "http_timeout_seconds": (_NUM, False),
     },
-    "matching": {"underpayment_tolerance": (_STR, False), "our_ibans": (_LIST, False)},
+    "matching": {"underpayment_tolerance": (_STR, False), "our_ibans": (_LIST, False),
+                 "paid_on": (_STR, False), "statement_grace_days": (_INT, False)},
     "limits": {
         "max_message_bytes": (_INT, False), "max_attachment_bytes": (_INT, False),
         "max_pages": (_INT, False), "max_page_pixels": (_INT, False),
@@ -288,8 +296,14 @@ def _matching(check: _Checker, table: dict) -> MatchingSettings:
     ibans = table.get("our_ibans", list(MatchingSettings.our_ibans))
     if not all(isinstance(i, str) for i in ibans):
         raise check.fail("matching.our_ibans", "expected a list of strings")
+    paid_on = check.one_of("matching.paid_on", table.get("paid_on", "proof"), PAID_ON)
+    grace = table.get("statement_grace_days", 5)
+    if not 0 <= grace <= 365:
+        raise check.fail("matching.statement_grace_days",
+                         f"must be a whole number of business days from 0 to 365; got {grace!r}")
     return MatchingSettings(underpayment_tolerance=tolerance,
-                            our_ibans=tuple(i.replace(" ", "").upper() for i in ibans))
+                            our_ibans=tuple(i.replace(" ", "").upper() for i in ibans),
+                            paid_on=paid_on, statement_grace_days=grace)
 
 
 def _limits(check: _Checker, table: dict) -> LimitSettings:

@@ -88,6 +88,8 @@ class MatchDecision:
     flags: tuple[OrderFlag, ...] = ()
     # (code, why) for orders paid but routed to sales support instead of the online renewal
     support: tuple[tuple[str, str], ...] = ()
+    # a duplicate of a bank statement line's payment (not of a receipt): the line's id
+    prior_line: int | None = None
 
     def support_reason(self, code: str) -> str | None:
         return dict(self.support).get(code)
@@ -100,6 +102,8 @@ class PriorReceipt:
     receipt_id: int
     why: str
     order_codes: tuple[str, ...]
+    # the earlier record is a bank statement line that paid (``receipt_id`` is then unused)
+    statement_line_id: int | None = None
 
 
 class _Review(Exception):
@@ -149,6 +153,10 @@ def decide(fields: PaymentFields, orders: Mapping[str, Order], our_ibans: Sequen
     receipt = _Receipt(fields, reads, assessed, tolerance, today)
     inputs = _inputs(fields, reads, orders, senders, receipt.today, tolerance, text_source)
     candidates = _candidates(receipt, orders)
+    if prior is not None and prior.statement_line_id is not None:
+        return MatchDecision(DUPLICATE, f"same payment as bank statement line "
+                             f"#{prior.statement_line_id} ({prior.why})", prior.order_codes,
+                             candidates, None, inputs, prior_line=prior.statement_line_id)
     if prior is not None:
         return MatchDecision(DUPLICATE, f"same receipt as #{prior.receipt_id} ({prior.why})",
                              prior.order_codes, candidates, prior.receipt_id, inputs)
