@@ -33,9 +33,10 @@ import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import renewals
-from app.errors import BadDocument
+import effects
 from config.settings import Settings
+from core.errors import BadDocument
+from core.status import ReceiptStatus, ReviewFlag
 from intake.fields import PaymentFields, find_codes
 from intake.statements import ParsedStatement, parse_statement
 from matching.decide import (
@@ -48,7 +49,6 @@ from matching.decide import (
     euro,
     neighbour_amount,
 )
-from notifier import compose, outbox
 from store import audit
 from store import statements as store
 from store.db import Database
@@ -59,29 +59,22 @@ from store.models import (
     OrderRow,
     ReceiptOrderRow,
 )
-from store.orderbook import (
-    OrderNoLongerPending,
-    candidate_orders,
-    flag_order,
-    mark_paid,
-    orders_for_codes,
-    route_to_support,
-    to_order,
-)
+from store.orderbook import OrderNoLongerPending, candidate_orders, orders_for_codes
 from store.originals import OriginalStore
 from store.statement_models import (
     CONFIRMED,
     IGNORED,
     PAID,
     UNMATCHED,
+    StatementFileRow,
     StatementLineOrderRow,
     StatementLineRow,
 )
 
 log = logging.getLogger("pec_intake.statements")
 
-AWAITING_BANK = "awaiting_bank"
-UNCONFIRMED_BY_BANK = "unconfirmed_by_bank"
+AWAITING_BANK = ReceiptStatus.AWAITING_BANK
+UNCONFIRMED_BY_BANK = ReviewFlag.UNCONFIRMED_BY_BANK
 RECORDED = (MATCHED, SUPPORT)
 TEXT_SOURCE = "statement"
 
@@ -195,7 +188,9 @@ def _decide_line(session: Session, settings: Settings, line: StatementLineRow,
     line.decision = _decision_json(decision)
     line.decided_at = now
     for flag in decision.flags:
-        flag_order(session, flag.code, flag.flag, f"statement line #{line.id}: {flag.reason}")
+        effects.flag_order(session, flag.code, flag.flag,
+                           f"statement line #{line.id}: {flag.reason}",
+                           actor=_actor(session, line))
     if decision.outcome not in RECORDED:
         return _set(session, line, UNMATCHED, decision.reason)
     try:
@@ -211,27 +206,27 @@ def _decide_line(session: Session, settings: Settings, line: StatementLineRow,
 
 def pay_from_line(session: Session, settings: Settings, line: StatementLineRow, code: str,
                   decision: MatchDecision, now: datetime) -> OrderRow:
-    """The effects of a payment whose evidence is a statement line: pending -> paid (or
-    support), the renewal job and the customer's mail, in the import's transaction, keyed by
-    the line so the same line never pays or mails twice."""
+    """A payment whose evidence is a statement line, through the same effects as any other
+    (``effects``): pending -> paid or support, the renewal job and the customer's mail, in
+    the import's transaction, keyed by the line so the same line never pays or mails
+    twice."""
     paid = line.amount if len(decision.order_codes) == 1 else \
         orders_for_codes(session, [code])[code].amount
-    reason = f"statement line #{line.id}: {decision.reason}"
+    common = dict(settings=settings, clock=lambda: now, actor=_actor(session, line),
+                  reason=f"statement line #{line.id}: {decision.reason}",
+                  evidence_key=f"line-{line.id}", receipt_id=None)
     why = decision.support_reason(code)
-    domain = outbox.sender_address(settings).split("@")[-1]
-    if why is not None:
-        row = route_to_support(session, code, paid, now, reason, why)
-        mail = compose.payment_received_support(to_order(row), paid, settings.sender_name)
-        outbox.queue(session, mail, f"payment-received-support:{code}:line-{line.id}", row.id,
-                     domain)
+    if why is None:
+        row = effects.pay_order(session, code, paid, **common)
     else:
-        row = mark_paid(session, code, paid, now, reason=reason)
-        due = renewals.schedule(session, row, now, settings, f"renewal:{code}:line-{line.id}"
-                                ).due_at
-        mail = compose.payment_received(to_order(row), paid, due, settings.sender_name)
-        outbox.queue(session, mail, f"payment-received:{code}:line-{line.id}", row.id, domain)
-    store.link(session, line, row, PAID, paid, reason)
+        row = effects.route_to_support(session, code, paid, why, **common)
+    store.link(session, line, row, PAID, paid, common["reason"])
     return row
+
+
+def _actor(session: Session, line: StatementLineRow) -> str:
+    file = session.get(StatementFileRow, line.file_id)
+    return f"statement:{file.filename if file else line.file_id}"
 
 
 def _confirm_proof(session: Session, line: StatementLineRow, proof: MessageRow,
@@ -332,6 +327,14 @@ def _prior(session: Session, line: StatementLineRow, why: str) -> PriorReceipt:
     return PriorReceipt(0, why, codes, statement_line_id=line.id)
 
 
+def after_proof(session: Session, receipt: MessageRow, fields: PaymentFields,
+                decision: MatchDecision, now: datetime) -> None:
+    """After a proof's decision was applied: the lines of the same payment are joined to
+    it (a line that paid gets its proof; an unmatched line with its reference confirms)."""
+    note_duplicate_of_line(session, receipt, decision)
+    join_lines(session, receipt, fields, decision, now)
+
+
 def note_duplicate_of_line(session: Session, receipt: MessageRow,
                            decision: MatchDecision) -> None:
     """The line that paid gets its proof, for the order page's side-by-side view."""
@@ -408,7 +411,7 @@ def flag_unconfirmed(session: Session, settings: Settings, now: datetime) -> int
         days = business_days_between(row.paid_at.date(), now.date())
         if days < grace:
             continue
-        flag_order(session, row.code, UNCONFIRMED_BY_BANK,
+        effects.flag_order(session, row.code, UNCONFIRMED_BY_BANK,
                    f"paid on a proof on {row.paid_at.date().isoformat()}; no bank statement "
                    f"line after {days} business days (matching.statement_grace_days = "
                    f"{grace})")

@@ -20,10 +20,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.status import StatementLineStatus
 from store.models import Base, Money, UTCDateTime, utcnow
 
 # line statuses (CONTRACT.md)
-MATCHED, UNMATCHED, IGNORED = "matched", "unmatched", "ignored"
+MATCHED, UNMATCHED, IGNORED = (StatementLineStatus.MATCHED, StatementLineStatus.UNMATCHED,
+                               StatementLineStatus.IGNORED)
 # what a line did for an order
 PAID, CONFIRMED = "paid", "confirmed"
 

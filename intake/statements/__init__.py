@@ -10,7 +10,7 @@ Formats: ISO 20022 camt.053 / camt.054 (and camt.052) 001.02-001.08 (``camt``), 
 """
 from __future__ import annotations
 
-from app.errors import BadDocument
+from core.errors import BadDocument
 from intake.statements.bancoposta import decode, is_bancoposta, parse_bancoposta
 from intake.statements.camt import parse_camt
 from intake.statements.cbi import is_cbi, parse_cbi

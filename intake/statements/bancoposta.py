@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from app.errors import BadDocument
+from core.errors import BadDocument
 from intake.statements.model import (
     BANCOPOSTA,
     CREDIT,

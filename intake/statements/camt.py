@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from app.errors import BadDocument
+from core.errors import BadDocument
 from intake.statements.model import (
     CAMT052,
     CAMT053,

@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
-from app.errors import BadDocument
+from core.errors import BadDocument
 from intake.statements.bancoposta import decode
 from intake.statements.model import (
     CBI,

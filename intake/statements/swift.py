@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import mt940
 
-from app.errors import BadDocument
+from core.errors import BadDocument
 from intake.statements.bancoposta import decode
 from intake.statements.model import (
     CREDIT,
