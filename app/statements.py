@@ -380,10 +380,14 @@ def join_lines(session: Session, receipt: MessageRow, fields: PaymentFields,
 # --- proof_then_statement -----------------------------------------------------------------
 
 def business_days_between(start: date, end: date) -> int:
-    """Italian bank business days after ``start`` up to and including ``end``."""
+    """Italian bank business days after ``start`` up to and including ``end``: not a
+    weekend, an Italian public holiday, or a TARGET2 closing day (Good Friday...), when no
+    transfer is settled."""
     if end <= start:
         return 0
-    closed = holidays.country_holidays("IT", years=range(start.year, end.year + 1))
+    years = range(start.year, end.year + 1)
+    closed = holidays.country_holidays("IT", years=years) + \
+        holidays.financial_holidays("XECB", years=years)
     days, day = 0, start
     while day < end:
         day += timedelta(days=1)
