@@ -82,7 +82,7 @@ def test_order_page_shows_proof_and_statement_line_side_by_side(client: TestClie
     assert ROMANO_PROOF.reference in proof and ROMANO_NO_CODE.reference in bank
     assert "Francesca Romano" in proof and "Francesca Romano" in bank
     assert ROMANO_NO_CODE.causale in bank and "conferma il pagamento" in bank
-    assert "Confermato dall&#39;estratto conto." in page
+    assert "Confermato dall'estratto conto." in page
     data = client.get("/orders/RLM95058.json").json()["bank"]
     assert data["bank_confirmed"] is True
     assert [p["transfer_ref"] for p in data["proofs"]] == [ROMANO_PROOF.reference]
