@@ -286,8 +286,11 @@ class Pipeline:
     # --- due jobs ----------------------------------------------------------------------------
 
     def run_due_renewals(self) -> int:
-        with self.db.session() as session:  # paid_on = proof_then_statement: due flags
-            bank.flag_unconfirmed(session, self.settings, self.clock())
+        try:
+            with self.db.session() as session:  # paid_on = proof_then_statement: due flags
+                bank.flag_unconfirmed(session, self.settings, self.clock())
+        except Exception:  # a bug of ours here must not stop renewals or the daemon
+            log.exception("checking bank confirmations failed; renewals go on")
         return renewals.run_due(self.db, self.settings, self.clock())
 
     def deliver_mail(self) -> tuple[int, int]:

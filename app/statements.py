@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import effects
@@ -277,12 +277,12 @@ def _join_proofs(session: Session, line: StatementLineRow, decision: MatchDecisi
     reference (``lenders``), and those that waited for the bank (``awaiting_bank``) naming
     exactly the orders paid, for this amount."""
     proofs = list(lenders)
-    for proof in session.scalars(select(MessageRow).where(MessageRow.status == AWAITING_BANK)
-                                 .order_by(MessageRow.id)):
-        extraction = _combined(proof)
+    waiting = (select(MessageRow).join(ExtractionRow)
+               .where(MessageRow.status == AWAITING_BANK, ExtractionRow.document_id.is_(None),
+                      ExtractionRow.amount == line.amount).order_by(MessageRow.id))
+    for proof in session.scalars(waiting).unique():
         codes = set(_decided_codes(session, proof))
-        if proof not in proofs and codes and codes <= set(decision.order_codes) \
-                and extraction is not None and extraction.amount == line.amount:
+        if proof not in proofs and codes and codes <= set(decision.order_codes):
             proofs.append(proof)
     rows = list(session.scalars(select(OrderRow).where(
         OrderRow.code.in_(decision.order_codes))))
@@ -397,28 +397,35 @@ def business_days_between(start: date, end: date) -> int:
 
 
 def flag_unconfirmed(session: Session, settings: Settings, now: datetime) -> int:
-    """Orders a proof paid that no statement line backs after the grace period."""
+    """``paid_on = "proof_then_statement"``: the orders a proof paid that no statement line
+    backs ``statement_grace_days`` business days after the payment are flagged
+    ``unconfirmed_by_bank``. Only payments the imported statements can speak for count
+    (paid on or after the first day any imported statement covers): before statements
+    are imported, or for orders paid long before, "no line" means nothing."""
     if settings.matching.paid_on != "proof_then_statement":
+        return 0
+    covered_from = session.scalar(select(func.min(StatementLineRow.booking_date)))
+    if covered_from is None:
         return 0
     grace = settings.matching.statement_grace_days
     cutoff = now - timedelta(days=grace)  # business days are never fewer than calendar ones
+    start = datetime(covered_from.year, covered_from.month, covered_from.day, tzinfo=UTC)
     backed = select(StatementLineOrderRow.order_id)
+    proofs = select(ReceiptOrderRow.order_id)
     query = (select(OrderRow).where(OrderRow.status.in_(PAID_STATUSES),
-                                    OrderRow.paid_at.is_not(None), OrderRow.paid_at <= cutoff,
-                                    OrderRow.id.not_in(backed),
+                                    OrderRow.paid_at >= start, OrderRow.paid_at <= cutoff,
+                                    OrderRow.id.not_in(backed), OrderRow.id.in_(proofs),
                                     OrderRow.review_flag.is_(None))
              .order_by(OrderRow.id))
     flagged = 0
     for row in session.scalars(query):
-        if not row.receipts:
-            continue
         days = business_days_between(row.paid_at.date(), now.date())
         if days < grace:
             continue
         effects.flag_order(session, row.code, UNCONFIRMED_BY_BANK,
-                   f"paid on a proof on {row.paid_at.date().isoformat()}; no bank statement "
-                   f"line after {days} business days (matching.statement_grace_days = "
-                   f"{grace})")
+                           f"paid on a proof on {row.paid_at.date().isoformat()}; no bank "
+                           f"statement line after {days} business days "
+                           f"(matching.statement_grace_days = {grace})")
         flagged += 1
     return flagged
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from app.statements import business_days_between
+from app.statements import business_days_between, flag_unconfirmed
+from config.settings import load_settings
 from store.db import Database
 from store.models import OutgoingMailRow
 from tests.factories.receipts import ReceiptSpec, orders_csv, receipt_pdf
@@ -201,15 +202,42 @@ def test_paid_on_proof_then_statement_flags_what_the_bank_never_showed(workdir: 
                   proofs=(ROSSI_PROOF, BIANCHI_PROOF))
     cli(*args, "poll", "--once")
     orders = _orders(cli, args)
-    assert orders["RLM95055"]["status"] == "paid"
-    assert orders["RLM95055"]["review_flag"] == "unconfirmed_by_bank"
-    assert "no bank statement line" in orders["RLM95055"]["review_reason"]
+    # no statement imported yet: no line cannot mean anything
+    assert orders["RLM95055"]["status"] == "paid" and orders["RLM95055"]["review_flag"] is None
     cli(*args, "statements", "import", _write(workdir, "day1.xml", camt(DAY_ONE)))
     orders = _orders(cli, args)
     assert (orders["RLM95055"]["review_flag"], orders["RLM95055"]["bank_confirmed"]) == (
         None, True)
     assert (orders["RLM95056"]["review_flag"], orders["RLM95056"]["bank_confirmed"]) == (
         "unconfirmed_by_bank", False)
+    assert "no bank statement line after 0 business days" in \
+        orders["RLM95056"]["review_reason"]
+    # the bank's line arriving late clears the flag
+    late = Transfer(BIANCHI_PROOF.amount, "RLM95056", BIANCHI_PROOF.reference,
+                    payer="Giulia Bianchi", booked=date(2026, 3, 17))
+    cli(*args, "statements", "import", _write(workdir, "day2.xml", camt(Statement(
+        [late], day=date(2026, 3, 17), number=2))))
+    orders = _orders(cli, args)
+    assert (orders["RLM95056"]["review_flag"], orders["RLM95056"]["bank_confirmed"]) == (
+        None, True)
+
+
+def test_grace_days_wait_for_the_bank(workdir: Path, cli) -> None:  # noqa: ANN001
+    args = _world(workdir, cli, "proof_then_statement", grace=5, proofs=(BIANCHI_PROOF,))
+    cli(*args, "poll", "--once")
+    cli(*args, "statements", "import", _write(workdir, "day1.xml", camt(DAY_ONE)))
+    order = _orders(cli, args)["RLM95056"]
+    assert order["review_flag"] is None and order["bank_confirmed"] is False
+    # the days pass (as the daemon's due-job cycle sees them)
+    settings = load_settings(workdir / "pec.toml")
+    db = Database(settings.database_url)
+    paid_at = datetime.fromisoformat(order["paid_at"])
+    with db.session() as session:
+        assert flag_unconfirmed(session, settings, paid_at + timedelta(days=4)) == 0
+        assert flag_unconfirmed(session, settings, paid_at + timedelta(days=15)) == 1
+        assert flag_unconfirmed(session, settings, paid_at + timedelta(days=16)) == 0  # once
+    db.dispose()
+    assert _orders(cli, args)["RLM95056"]["review_flag"] == "unconfirmed_by_bank"
 
 
 def test_business_days_skip_weekends_italian_holidays_and_target_closing_days() -> None:
