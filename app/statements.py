@@ -38,6 +38,7 @@ from config.settings import Settings
 from core.errors import BadDocument
 from core.status import ReceiptStatus, ReviewFlag
 from intake.fields import PaymentFields, find_codes
+from intake.reading import BANK_DOCUMENT
 from intake.statements import ParsedStatement, parse_statement
 from matching.decide import (
     MATCHED,
@@ -180,8 +181,10 @@ def _decide_line(session: Session, settings: Settings, line: StatementLineRow,
     matching = settings.matching
     orders = candidate_orders(session, fields.codes, (),
                               neighbour_amount(fields, TEXT_SOURCE))
+    # the bank's own statement is the bank document a customer's claim lacks
     decision = decide(fields, orders, matching.our_ibans, None, today=now.date(),
-                      tolerance=matching.underpayment_tolerance, text_source=TEXT_SOURCE)
+                      tolerance=matching.underpayment_tolerance, text_source=TEXT_SOURCE,
+                      evidence=BANK_DOCUMENT)
     if not fields.codes and decision.outcome not in RECORDED:
         decision = replace(decision, reason="no order code (RLM...) in the causale, and no "
                                             "proof of payment with the same reference")
@@ -274,23 +277,26 @@ def _confirm_by_code(session: Session, line: StatementLineRow, fields: PaymentFi
 def _join_proofs(session: Session, line: StatementLineRow, decision: MatchDecision,
                  lenders: list[MessageRow]) -> None:
     """The proofs of the payment this line made become its matched receipts: those linked by
-    reference (``lenders``), and those that waited for the bank (``awaiting_bank``) naming
-    exactly the orders paid, for this amount."""
+    reference (``lenders``), and those waiting for the bank (``awaiting_bank``) or in review
+    (a customer's own words, "ho pagato", that only the bank could confirm) that name only
+    orders this line paid, for this amount."""
     proofs = list(lenders)
-    waiting = (select(MessageRow).join(ExtractionRow)
-               .where(MessageRow.status == AWAITING_BANK, ExtractionRow.document_id.is_(None),
+    paid = set(decision.order_codes)
+    waiting = (select(MessageRow, ExtractionRow).join(ExtractionRow)
+               .where(MessageRow.status.in_((AWAITING_BANK, ReceiptStatus.UNMATCHED)),
+                      ExtractionRow.document_id.is_(None),
                       ExtractionRow.amount == line.amount).order_by(MessageRow.id))
-    for proof in session.scalars(waiting).unique():
-        codes = set(_decided_codes(session, proof))
-        if proof not in proofs and codes and codes <= set(decision.order_codes):
+    for proof, extraction in session.execute(waiting):
+        codes = set(_decided_codes(session, proof) if proof.status == AWAITING_BANK
+                    else extraction.codes or ())
+        if proof not in proofs and codes and codes <= paid:
             proofs.append(proof)
-    rows = list(session.scalars(select(OrderRow).where(
-        OrderRow.code.in_(decision.order_codes))))
+    rows = list(session.scalars(select(OrderRow).where(OrderRow.code.in_(paid))))
     for proof in proofs:
         for row in rows:
             session.add(ReceiptOrderRow(message_id=proof.id, order_id=row.id,
                                         amount=line.amount if len(rows) == 1 else row.amount))
-        audit.change(session, proof, "status", MATCHED,
+        audit.change(session, proof, "status", MATCHED, actor=_actor(session, line),
                      reason=f"joined to bank statement line #{line.id}, which paid "
                             f"{', '.join(decision.order_codes)}")
         proof.reason = None
