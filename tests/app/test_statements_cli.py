@@ -16,7 +16,7 @@ from app.statements import business_days_between, flag_unconfirmed
 from config.settings import load_settings
 from store.db import Database
 from store.models import OutgoingMailRow
-from tests.factories.receipts import ReceiptSpec, orders_csv, receipt_pdf
+from tests.factories.receipts import ReceiptSpec, body_only_email, orders_csv, receipt_pdf
 from tests.factories.scenario import ORDERS
 from tests.factories.statements import WRITERS, Statement, Transfer, camt
 
@@ -294,3 +294,23 @@ def test_a_second_line_for_an_order_already_confirmed_is_a_possible_double_payme
     order = _orders(cli, args)["RLM95057"]
     assert order["review_flag"] == "double_payment_review"
     assert len([k for k in _mails(workdir) if "RLM95057" in k]) == 1
+
+
+def test_a_customers_own_words_are_confirmed_by_the_bank(workdir: Path, cli) -> None:  # noqa: ANN001
+    """GIVEN an email body saying "ho pagato" (a claim, not a proof: it waits in review)
+    WHEN the bank's line for that order and amount arrives
+    THEN the line pays the order and the claim becomes its matched receipt."""
+    args = _world(workdir, cli)
+    greco = ReceiptSpec(codes=("RLM95061",), payer="Paolo Greco", reference="0306900000000007")
+    (workdir / "var/inbox/greco.eml").write_bytes(
+        body_only_email(greco, sender="paolo.greco@example.com"))
+    cli(*args, "poll", "--once")
+    (claim,) = cli(*args, "receipts", "list", "--json").json()
+    assert claim["status"] == "unmatched" and "bank document" in claim["reason"]
+    cli(*args, "statements", "import", _write(workdir, "day2.xml", camt(DAY_TWO)))
+    (claim,) = cli(*args, "receipts", "list", "--json").json()
+    assert (claim["status"], claim["order_codes"]) == ("matched", ["RLM95061"])
+    order = _orders(cli, args)["RLM95061"]
+    assert (order["status"], order["bank_confirmed"]) == ("paid", True)
+    assert [k for k in _mails(workdir) if "payment-received:RLM95061" in k] == [
+        f"payment-received:RLM95061:line-{_lines(cli, args)[GRECO.reference]['id']}"]
