@@ -4,6 +4,7 @@ without a code in the causale, a debit line, an overlapping statement; in every 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from store.models import OutgoingMailRow
 from tests.factories.receipts import ReceiptSpec, body_only_email, orders_csv, receipt_pdf
 from tests.factories.scenario import ORDERS
 from tests.factories.statements import WRITERS, Statement, Transfer, camt
+from tests.servers.postgres import PostgresServer, postgres_bin
 
 ROSSI_PROOF = ReceiptSpec(codes=("RLM95055",), payer="Mario Rossi", style="intesa",
                           reference="0306912345678901")
@@ -48,13 +50,17 @@ DAY_TWO = Statement([ESPOSITO, COLOMBO_SHORT, GRECO], day=date(2026, 3, 17), num
 
 
 def _world(workdir: Path, cli, paid_on: str | None = None, grace: int = 5,  # noqa: ANN001
-           proofs: tuple[ReceiptSpec, ...] = ()) -> list[str]:
-    """The order book, the config (``[matching] paid_on``) and the proofs in the inbox;
-    returns the arguments that select the config."""
+           proofs: tuple[ReceiptSpec, ...] = (), database_url: str | None = None) -> list[str]:
+    """The order book, the config (``[matching] paid_on``, ``[database] url``) and the
+    proofs in the inbox; returns the arguments that select the config."""
     args: list[str] = []
+    toml = ""
     if paid_on:
-        (workdir / "pec.toml").write_text(
-            f'[matching]\npaid_on = "{paid_on}"\nstatement_grace_days = {grace}\n')
+        toml += f'[matching]\npaid_on = "{paid_on}"\nstatement_grace_days = {grace}\n'
+    if database_url:
+        toml += f'[database]\nurl = "{database_url}"\n'
+    if toml:
+        (workdir / "pec.toml").write_text(toml)
         args = ["--config", str(workdir / "pec.toml")]
     (workdir / "orders.csv").write_text(orders_csv(ORDERS))
     assert cli(*args, "orders", "import", str(workdir / "orders.csv")).code == 0
@@ -81,7 +87,8 @@ def _lines(cli, args: list[str], *status: str) -> dict[str, dict]:  # noqa: ANN0
 
 
 def _mails(workdir: Path) -> list[str]:
-    db = Database(f"sqlite:///{workdir / 'var/intake.sqlite3'}")
+    config = workdir / "pec.toml"
+    db = Database(load_settings(config if config.exists() else None).database_url)
     with db.session() as session:
         keys = sorted(session.scalars(select(OutgoingMailRow.event_key)))
     db.dispose()
@@ -90,10 +97,29 @@ def _mails(workdir: Path) -> list[str]:
 
 @pytest.mark.parametrize("fmt", sorted(WRITERS))
 def test_statement_confirms_proofs_and_pays_lines_alone(workdir: Path, cli, fmt: str) -> None:  # noqa: ANN001
-    args = _world(workdir, cli, proofs=(ROSSI_PROOF, ROMANO_PROOF, BIANCHI_PROOF))
+    _sample_day(workdir, cli, fmt)
+
+
+@pytest.fixture(scope="module")
+def postgres():  # noqa: ANN201
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL not installed")
+def test_statements_on_postgresql(workdir: Path, cli, postgres) -> None:  # noqa: ANN001
+    _sample_day(workdir, cli, "cbi",
+                postgres.create_database(f"s_{uuid.uuid4().hex[:8]}"))
+
+
+def _sample_day(workdir: Path, cli, fmt: str, database_url: str | None = None) -> None:  # noqa: ANN001
+    args = _world(workdir, cli, proofs=(ROSSI_PROOF, ROMANO_PROOF, BIANCHI_PROOF),
+                  database_url=database_url)
     assert all(o["bank_confirmed"] is None for o in _orders(cli, args).values())
     assert cli(*args, "poll", "--once").code == 0
-    receipts = {r["order_codes"][0]: r["id"] for r in cli("receipts", "list", "--json").json()
+    receipts = {r["order_codes"][0]: r["id"]
+                for r in cli(*args, "receipts", "list", "--json").json()
                 if r["status"] == "matched"}
     assert set(receipts) == {"RLM95055", "RLM95056", "RLM95058"}
 
