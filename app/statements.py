@@ -31,6 +31,7 @@ from decimal import Decimal
 
 import holidays
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import effects
@@ -110,7 +111,18 @@ def import_statement(settings: Settings, db: Database, data: bytes, filename: st
         parsed = parse_statement(data)
     except BadDocument as exc:
         report.refused = exc.reason
-    now = clock()
+    try:
+        return _record(settings, db, report, sha256, data, filename, parsed, clock(), actor)
+    except IntegrityError:
+        # another import recorded this file or these lines first: what it committed is the
+        # truth; recorded again, its lines are known
+        return _record(settings, db, FileReport(filename, refused=report.refused), sha256,
+                       data, filename, parsed, clock(), actor)
+
+
+def _record(settings: Settings, db: Database, report: FileReport, sha256: str, data: bytes,
+            filename: str, parsed: ParsedStatement | None, now: datetime,
+            actor: str) -> FileReport:
     with db.session() as session:
         recorded = store.record_file(session, sha256, filename, len(data), parsed,
                                      report.refused, f"{actor}:{filename}")
@@ -185,7 +197,10 @@ def _decide_line(session: Session, settings: Settings, line: StatementLineRow,
     decision = decide(fields, orders, matching.our_ibans, None, today=now.date(),
                       tolerance=matching.underpayment_tolerance, text_source=TEXT_SOURCE,
                       evidence=BANK_DOCUMENT)
-    if not fields.codes and decision.outcome not in RECORDED:
+    if fields.iban and fields.iban not in matching.our_ibans:
+        decision = replace(decision, reason=f"a line of account {fields.iban}, which is not one "
+                                            "of matching.our_ibans: never paid automatically")
+    elif not fields.codes and decision.outcome not in RECORDED:
         decision = replace(decision, reason="no order code (RLM...) in the causale, and no "
                                             "proof of payment with the same reference")
     line.decision = _decision_json(decision)
@@ -197,8 +212,9 @@ def _decide_line(session: Session, settings: Settings, line: StatementLineRow,
     if decision.outcome not in RECORDED:
         return _set(session, line, UNMATCHED, decision.reason)
     try:
-        for code in decision.order_codes:
-            pay_from_line(session, settings, line, code, decision, now)
+        with session.begin_nested():  # all the orders of the decision, or none of them
+            for code in decision.order_codes:
+                pay_from_line(session, settings, line, code, decision, now)
     except OrderNoLongerPending as exc:  # paid meanwhile by someone else: for a person
         return _set(session, line, UNMATCHED, f"order {exc} was no longer pending when the "
                                               "line was settled")

@@ -17,7 +17,13 @@ from app.statements import business_days_between, flag_unconfirmed
 from config.settings import load_settings
 from store.db import Database
 from store.models import OutgoingMailRow
-from tests.factories.receipts import ReceiptSpec, body_only_email, orders_csv, receipt_pdf
+from tests.factories.receipts import (
+    OrderSpec,
+    ReceiptSpec,
+    body_only_email,
+    orders_csv,
+    receipt_pdf,
+)
 from tests.factories.scenario import ORDERS
 from tests.factories.statements import WRITERS, Statement, Transfer, camt
 from tests.servers.postgres import PostgresServer, postgres_bin
@@ -50,7 +56,8 @@ DAY_TWO = Statement([ESPOSITO, COLOMBO_SHORT, GRECO], day=date(2026, 3, 17), num
 
 
 def _world(workdir: Path, cli, paid_on: str | None = None, grace: int = 5,  # noqa: ANN001
-           proofs: tuple[ReceiptSpec, ...] = (), database_url: str | None = None) -> list[str]:
+           proofs: tuple[ReceiptSpec, ...] = (), database_url: str | None = None,
+           orders: list[OrderSpec] | None = None) -> list[str]:
     """The order book, the config (``[matching] paid_on``, ``[database] url``) and the
     proofs in the inbox; returns the arguments that select the config."""
     args: list[str] = []
@@ -62,7 +69,7 @@ def _world(workdir: Path, cli, paid_on: str | None = None, grace: int = 5,  # no
     if toml:
         (workdir / "pec.toml").write_text(toml)
         args = ["--config", str(workdir / "pec.toml")]
-    (workdir / "orders.csv").write_text(orders_csv(ORDERS))
+    (workdir / "orders.csv").write_text(orders_csv(orders or ORDERS))
     assert cli(*args, "orders", "import", str(workdir / "orders.csv")).code == 0
     inbox = workdir / "var/inbox"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -340,3 +347,36 @@ def test_a_customers_own_words_are_confirmed_by_the_bank(workdir: Path, cli) -> 
     assert (order["status"], order["bank_confirmed"]) == ("paid", True)
     assert [k for k in _mails(workdir) if "payment-received:RLM95061" in k] == [
         f"payment-received:RLM95061:line-{_lines(cli, args)[GRECO.reference]['id']}"]
+
+
+def test_lines_for_several_orders_for_support_on_another_account_and_reversed(
+        workdir: Path, cli) -> None:  # noqa: ANN001
+    kvis = OrderSpec("RLM95070", Decimal("10.89"), "Anna Neri", "anna.neri@example.com",
+                     userid="KVIS0070")
+    args = _world(workdir, cli, orders=ORDERS + [kvis])
+    both = Transfer(Decimal("32.67"), "rinnovi RLM95055 e RLM95056", "0306900000000100")
+    support = Transfer(Decimal("10.89"), "RLM95070", "0306900000000101", payer="Anna Neri")
+    reversed_credit = Transfer(Decimal("10.89"), "RLM95057", "0306900000000102",
+                               payer="Luca Esposito")
+    xml = camt(Statement([both, support, reversed_credit]), "053", "001.08")
+    xml = xml.replace(b"<AcctSvcrRef>E0306900000000102</AcctSvcrRef>",
+                      b"<AcctSvcrRef>E0306900000000102</AcctSvcrRef>".replace(
+                          b"<AcctSvcrRef>", b"<RvslInd>true</RvslInd><AcctSvcrRef>"))
+    elsewhere = Statement([Transfer(Decimal("10.89"), "RLM95059", "0306900000000103",
+                                    payer="Marco Colombo")],
+                          account="IT60X0542811101000000123456", number=2)
+    cli(*args, "statements", "import", _write(workdir, "a.xml", xml),
+        _write(workdir, "b.xml", camt(elsewhere)))
+    lines = _lines(cli, args)
+    assert lines[both.reference]["order_codes"] == ["RLM95055", "RLM95056"]
+    assert lines[support.reference]["order_codes"] == ["RLM95070"]
+    assert lines[reversed_credit.reference]["status"] == "ignored"
+    other = lines["0306900000000103"]
+    assert other["status"] == "unmatched" and "not one of matching.our_ibans" in other["reason"]
+    orders = _orders(cli, args)
+    assert [orders[c]["status"] for c in ("RLM95055", "RLM95056", "RLM95057", "RLM95059",
+                                           "RLM95070")] == [
+        "paid", "paid", "pending", "pending", "support"]
+    assert orders["RLM95055"]["paid_amount"] == "10.89"  # each at its own price
+    assert "KVIS" in orders["RLM95070"]["status_reason"]
+    assert any(k.startswith("payment-received-support:RLM95070:line-") for k in _mails(workdir))
