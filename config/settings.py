@@ -69,6 +69,9 @@ class RenewalSettings:
     http_timeout_seconds: float = 30.0
 
 
+PAID_ON = ("proof", "statement", "proof_then_statement")
+
+
 @dataclass(frozen=True)
 class MatchingSettings:
     underpayment_tolerance: Decimal = Decimal("0.00")
@@ -76,6 +79,10 @@ class MatchingSettings:
     # pay on the customer's own words (no bank document) when they come from the registered
     # address and quote a CRO/TRN: off by default (README, "Evidence")
     accept_written_claims: bool = False
+    # what pays an order: a proof, only the bank's statement line, or a proof that the
+    # statement must then confirm within statement_grace_days business days
+    paid_on: str = "proof"
+    statement_grace_days: int = 5
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "http_token_env": (_STR, False), "http_timeout_seconds": (_NUM, False),
     },
     "matching": {"underpayment_tolerance": (_STR, False), "our_ibans": (_LIST, False),
-                 "accept_written_claims": (_BOOL, False)},
+                 "accept_written_claims": (_BOOL, False),
+                 "paid_on": (_STR, False), "statement_grace_days": (_INT, False)},
     "limits": {
         "max_message_bytes": (_INT, False), "max_attachment_bytes": (_INT, False),
         "max_pages": (_INT, False), "max_page_pixels": (_INT, False),
@@ -384,9 +392,15 @@ def _matching(check: _Checker, table: dict) -> MatchingSettings:
         if not _valid_iban(iban):
             raise check.fail("matching.our_ibans", f"{iban!r} is not a valid IBAN "
                              "(country, check digits and length)")
+    paid_on = check.one_of("matching.paid_on", table.get("paid_on", "proof"), PAID_ON)
+    grace = table.get("statement_grace_days", 5)
+    if not 0 <= grace <= 365:
+        raise check.fail("matching.statement_grace_days",
+                         f"must be a whole number of business days from 0 to 365; got {grace!r}")
     return MatchingSettings(underpayment_tolerance=tolerance.quantize(Decimal("0.01")),
                             our_ibans=compact,
-                            accept_written_claims=table.get("accept_written_claims", False))
+                            accept_written_claims=table.get("accept_written_claims", False),
+                            paid_on=paid_on, statement_grace_days=grace)
 
 
 def _valid_iban(value: str) -> bool:
