@@ -163,3 +163,34 @@ def test_each_poison_ends_with_its_outcome(tmp_path, poison):
     if poison.reason:
         assert poison.reason in outcome.reason
     assert json.dumps(outcome.reason)  # one printable reason
+
+
+def test_poison_in_a_mailbox_goes_to_quarantine_and_the_rest_is_processed(tmp_path):
+    """GIVEN an IMAP mailbox (real Dovecot) holding each poison mail and a good receipt
+    WHEN ``poll --once`` runs THEN it exits 0, the poison that carries nothing readable is in
+    the Quarantine mailbox with its reason, and everything else is in Processed."""
+    from tests.factories.mailboxes import imap_source_toml, receipt_email, write_config
+    from tests.servers.dovecot import Dovecot
+    mails = [p for p in poisons() if p.filename.endswith(".eml")]
+    good = ReceiptSpec(codes=("RLM96500",), payer="Ada Neri", reference="0306965000000002")
+    with Dovecot({"amministrazione": "segreta"}) as server:
+        config = write_config(tmp_path, [imap_source_toml(
+            "amministrazione", server.port, "amministrazione", "segreta")])
+        (tmp_path / "orders.csv").write_text(orders_csv(
+            [p.order for p in mails if p.order] +
+            [OrderSpec("RLM96500", SCENARIO_ORDERS[0].amount, "Ada Neri", "ada@example.com")]))
+        assert run_subprocess("--config", str(config), "orders", "import",
+                              str(tmp_path / "orders.csv"), cwd=tmp_path).code == 0
+        server.append("amministrazione", [p.data for p in mails] +
+                      [receipt_email(good, sender="ada@example.com")])
+        result = run_subprocess("--config", str(config), "poll", "--once", cwd=tmp_path,
+                                timeout=600)
+        assert result.code == 0, result.err
+        quarantined = sum(p.expected == "quarantined" for p in mails)
+        assert server.count("amministrazione") == 0
+        assert server.count("amministrazione", "Quarantine") == quarantined
+        assert server.count("amministrazione", "Processed") == len(mails) + 1 - quarantined
+    receipts = list(_receipts(config).values())
+    assert all(r["status"] != "received" and (r["status"] == "matched" or r["reason"])
+               for r in receipts)
+    assert not any("internal error" in (r["reason"] or "") for r in receipts)
