@@ -46,6 +46,12 @@ class PaymentFields:
     payer: str | None = None
     method: str = "unknown"
     evidence: dict[str, Evidence] = field(default_factory=dict)
+    # PEC addresses and userids named in the text, lower-cased (the mailbox paid for)
+    mailboxes: list[str] = field(default_factory=list)
+    # how likely each value is right, 0..1 (None where the field is None): intake.confidence
+    confidence: dict[str, float | None] = field(default_factory=dict)
+    # fields two OCR engines read differently: both readings, for a person to decide
+    disputed: dict[str, list[str]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not self.codes and self.amount is None and self.iban is None \
@@ -68,6 +74,7 @@ def extract_fields(text: str) -> PaymentFields:
             setattr(result, name, found[0])
             result.evidence[name] = found[1]
     result.method = find_method(lines)
+    result.mailboxes = find_mailboxes(lines)
     _cross_check_words(lines, result)
     return result
 
@@ -158,6 +165,12 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
         grouped = _grouped_digits(text, match.end(), match.group(1))
         if grouped:  # 'RLM 950 55': digits typed in groups
             code, confidence = "RLM" + grouped, 0.9
+        elif len(match.group(1)) < _MIN_WHOLE_DIGITS:
+            # a causale wrapped in the middle of the code ('... RLM123' / '45 grazie'):
+            # the fragment is never a code by itself, the two parts are
+            joined = _joined_over_line(text, match.end(), match.group(1))
+            if joined and len(joined) >= _MIN_WHOLE_DIGITS:
+                code, confidence = "RLM" + joined, 0.95
         glued = text[match.end():match.end() + 1]
         if glued and glued in "OoIlSB|":
             # 'RLM1234B': the digits may go on as a misread letter; this reading drops it
@@ -645,6 +658,47 @@ def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
             if name and len(name.split()) >= 2 and not re.search(r"[@:]", name):
                 return name, _evidence(lines, index + 1, 0.5)
     return None
+
+
+# --- mailboxes (PEC addresses and userids) --------------------------------------------------
+
+_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9][\w.+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# a PEC domain: 'pec' as a label or word part (pec.it, pec.avvocati.it, arubapec.it,
+# legalmail.it, postacert..., cert.*) as Italian certified-mail providers name them
+_PEC_DOMAIN = re.compile(r"(?:^|[.@-])(?:[a-z]*pec[a-z]*|legalmail|postacert|cert|"
+                         r"sicurezzapostale|pecavvocati|mypec)(?:[.-]|$)", re.IGNORECASE)
+_MAILBOX_WORDS = re.compile(r"\b(?:casella|pec|posta\s+(?:elettronica\s+)?certificata|"
+                            r"rinnov\w*|indirizzo)\b", re.IGNORECASE)
+_USERID = re.compile(r"\b(?:user\s*-?\s*id|userid|user\s+name|utenza|nome\s+utente|"
+                     r"codice\s+utente)\b\s*[:.=]?\s*(?:pec\s*[:.]?\s*)?"
+                     r"([A-Za-z0-9][A-Za-z0-9._-]{2,39})", re.IGNORECASE)
+_NOT_USERID = re.compile(r"^(?:della|del|e|ed|pec|per|casella|indirizzo|non|the)$", re.I)
+# the provider's own addresses are where customers write to, never the mailbox paid for
+_OWN_DOMAINS = ("lextel.it",)
+_OWN_LOCAL = re.compile(r"^(?:amministrazione|noreply|no-reply|info|supporto|assistenza|"
+                        r"fatturazione)@", re.IGNORECASE)
+
+
+def find_mailboxes(lines: list[str]) -> list[str]:
+    """PEC addresses (a certified-mail domain, or named as the mailbox: 'Rinnovo casella
+    ...') and labelled userids ('userid: KVIS1234'), lower-cased, in order of appearance."""
+    found: list[str] = []
+    for line in lines:
+        for match in _EMAIL.finditer(line):
+            address = match.group(1).rstrip(".-").lower()
+            domain = address.split("@", 1)[1]
+            if any(domain == d or domain.endswith("." + d) for d in _OWN_DOMAINS) \
+                    or _OWN_LOCAL.match(address):
+                continue
+            if _PEC_DOMAIN.search(domain) or _MAILBOX_WORDS.search(line[:match.start()]):
+                found.append(address)
+        for match in _USERID.finditer(line):
+            userid = match.group(1).rstrip("._-").lower()
+            if "@" in line[match.start(1):match.end(1) + 1] or _NOT_USERID.match(userid):
+                continue
+            if sum(ch.isalnum() for ch in userid) >= 3:
+                found.append(userid)
+    return list(dict.fromkeys(found))
 
 
 # --- method ------------------------------------------------------------------------------
