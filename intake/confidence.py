@@ -22,8 +22,11 @@ from decimal import Decimal
 
 from intake.fields import (
     _AMOUNT,
+    AMOUNT_DISAGREES,
     CodeCandidate,
+    Doubt,
     PaymentFields,
+    _euro,
     extract_fields,
     parse_amount,
 )
@@ -175,7 +178,31 @@ def combine_engines(first_text: str, second_text: str) -> PaymentFields:
     if result.method == "unknown":
         result.method = second.method
     result.mailboxes = list(dict.fromkeys(first.mailboxes + second.mailboxes))
+    result.doubts = _combine_doubts(result, first, second)
     return result
+
+
+def _combine_doubts(result: PaymentFields, first: PaymentFields,
+                    second: PaymentFields) -> list[Doubt]:
+    """A page's doubts, read by two engines: a reversal or a negative amount either engine
+    saw stays; an amount inconsistency (a total that does not add up) seen by one engine only,
+    where the other read the same amount consistently, was a misread of the total; engines
+    that read different amounts are a doubt of their own."""
+    doubts: list[Doubt] = []
+    consistent = [f for f in (first, second) if f.amount == result.amount
+                  and not any(d.kind == AMOUNT_DISAGREES for d in f.doubts)]
+    for fields in (first, second):
+        for doubt in fields.doubts:
+            if doubt.kind == AMOUNT_DISAGREES and consistent:
+                continue
+            if doubt not in doubts:
+                doubts.append(doubt)
+    if "amount" in result.disputed:
+        a, b = first.amount, second.amount
+        doubts.append(Doubt(AMOUNT_DISAGREES, (
+            f"the two OCR engines read the amount differently: {_euro(a)} (Tesseract), "
+            f"{_euro(b)} (PP-OCR)")))
+    return doubts
 
 
 def _agreed(a: float | None, b: float | None) -> float:

@@ -34,8 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
 
-from app.errors import BadDocument
 from config.settings import LimitSettings
+from core.errors import BadDocument
 from intake.images import (
     PageInfo,
     PreparedPage,

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, then lints and runs the whole suite (safe to run twice).
+# Installs everything the tests need (Debian packages, the project with its test extras into
+# .venv/), then lints and runs the whole suite, on SQLite and again on a throwaway PostgreSQL
+# (safe to run twice). Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/env.sh
 bash scripts/install-system-deps.sh tesseract-ocr tesseract-ocr-ita tesseract-ocr-osd \
-  ghostscript dovecot-imapd postgresql poppler-utils libtiff-tools
-python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 \
-  | grep -v -e "Running pip as the 'root' user" -e "is ignored: it is neither" || true
-python3 -m ruff check .
-python3 -m pytest -q "$@"
+  ghostscript dovecot-imapd postgresql poppler-utils libtiff-tools chromium imagemagick \
+  python3-venv
+pec_venv test
+python -m ruff check .
+python -m pytest -q "$@"
