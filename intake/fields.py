@@ -706,14 +706,18 @@ def find_beneficiary_iban(lines: list[str]) -> tuple[str, Evidence] | None:
 
 # --- CRO / TRN and other references --------------------------------------------------------
 
+# between a reference's label and its value: '(TRN):', "dell'operazione è", 'n.'
+_REF_GAP = r"\)?\s*(?:dell[a-z' ]{0,14}?\s)?\s*(?:è|e'|:|\.|-|,)?\s*(?:n(?:r|o)?\.?\s*)?"
 _REFERENCES = [
-    (re.compile(r"\bTRN\b\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?([A-Z0-9]{11,35})", re.I), 1.0),
-    (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])\s*[:.,\-]?\s*(?:n(?:r|o)?\.?\s*)?(\d{8,16})",
+    (re.compile(r"\bTRN\b" + _REF_GAP + r"([A-Z0-9]{11,35})", re.I), 1.0),
+    (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])" + _REF_GAP + r"(\d{8,16})(?![A-Z0-9])",
                 re.I), 1.0),
-    (re.compile(r"(?:riferimento|identificativo|codice|numero|id|n\.)\s+"
-                r"(?:dell[ae]?\s*)?(?:operazione|transazione|movimento|disposizione|bonifico|"
-                r"pagamento|versamento|ordine\s+di\s+bonifico)\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})",
-                re.I), 0.85),
+    (re.compile(r"(?:riferimento|identificativo|codice|numero|\bid|n\.)\s+"
+                r"(?:dell[ae]?\s*|del\s+)?(?:operazione|transazione|movimento|disposizione|bonifico|"
+                r"pagamento|versamento|ordine\s+di\s+bonifico)" + _REF_GAP +
+                r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.85),
+    (re.compile(r"(?:codice|numero|n\.)\s+(?:di\s+)?riferimento\s*[:.\-]?\s*"
+                r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
     (re.compile(r"end\s*to\s*end\s*(?:id)?\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
     (re.compile(r"(?:assegno|cheque)\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
                 re.I), 0.85),
@@ -722,13 +726,29 @@ _REFERENCES = [
 
 
 def find_transfer_ref(lines: list[str]) -> tuple[str, Evidence] | None:
+    """The strongest reference printed (TRN, then CRO, then the bank's own numbering); a
+    label that ends its line takes its value from the next line, as label-over-value
+    layouts print it."""
     for pattern, confidence in _REFERENCES:
         for index, line in enumerate(lines):
-            for match in pattern.finditer(line):
-                value = re.sub(r"\s", "", match.group(1)).upper()
-                if sum(ch.isdigit() for ch in value) >= 4 and not value.startswith("RLM"):
-                    value, joined = _split_digits(value, line[match.end():])
+            texts = [line]
+            if index + 1 < len(lines):
+                texts.append(line + " " + lines[index + 1])
+            for text in texts:
+                found = _reference_in(pattern, text, len(line))
+                if found:
+                    value, joined = found
                     return value, _evidence(lines, index, confidence - 0.1 * joined)
+    return None
+
+
+def _reference_in(pattern: re.Pattern[str], text: str, own: int) -> tuple[str, bool] | None:
+    for match in pattern.finditer(text):
+        if len(text) > own and match.start(1) < own:
+            continue  # the line's own value: found on the line alone
+        value = re.sub(r"\s", "", match.group(1)).upper()
+        if sum(ch.isdigit() for ch in value) >= 4 and not value.startswith("RLM"):
+            return _split_digits(value, text[match.end():])
     return None
 
 

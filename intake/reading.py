@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from config.settings import LimitSettings
 from core.errors import BadDocument, NeedsOcr
+from intake.body import body_fields
 from intake.confidence import assign, combine_engines
 from intake.fields import (
     AMOUNT_DISAGREES,
@@ -93,6 +94,10 @@ def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None) -> Doc
         return DocumentReading(doc, error=exc.reason, needs_ocr=True)
     except BadDocument as exc:
         return DocumentReading(doc, error=exc.reason)
+    if doc.origin == "body":
+        # the customer's own words: not what they quoted, not their signature
+        fields = body_fields(text.text)
+        return DocumentReading(doc, text, assign(fields, text.text, text.source))
     return DocumentReading(doc, text, fields_of(text))
 
 
