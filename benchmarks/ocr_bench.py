@@ -24,7 +24,7 @@ from intake.text import DocumentText, read_document
 from tests.factories.scans import KINDS, Sample, samples
 
 TARGETS = {"text_pdf": 0.99, "scan": 0.97, "fax_fine": 0.97, "fax_standard": 0.93,
-           "photo": 0.93}
+           "photo": 0.93, "screenshot": 0.97}
 FIELDS = ("code", "amount", "iban", "ref")
 
 

@@ -221,6 +221,9 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
             joined = _joined_over_line(text, match.end(), match.group(1))
             if joined and len(joined) >= _MIN_WHOLE_DIGITS:
                 code, confidence = "RLM" + joined, 0.95
+        if _cut_short(text, match.end(), code):
+            exact_at[match.start()] = code
+            continue  # 'RLM121…': a causale cut by an ellipsis inside the code
         glued = text[match.end():match.end() + 1]
         if glued and glued in "OoIlSB|":
             # 'RLM1234B': the digits may go on as a misread letter; this reading drops it
@@ -240,6 +243,15 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
             for code, (_count, _order, raw, confidence, repaired) in ranked]
 
 
+_ELLIPSIS = re.compile(r"\s?(?:…|\.{3})")
+
+
+def _cut_short(text: str, end: int, code: str) -> bool:
+    """A code shorter than a whole one that an ellipsis cuts ('RLM121…', an app's causale
+    cut to fit the screen): a fragment, never a code."""
+    return len(code) - 3 < _MIN_WHOLE_DIGITS and bool(_ELLIPSIS.match(text, end))
+
+
 def _note(seen: dict[str, list], code: str, order: int, raw: str, confidence: float,
           repaired: bool) -> None:
     entry = seen.setdefault(code, [0, order, raw, confidence, repaired])
@@ -256,6 +268,8 @@ def _ocr_codes(text: str) -> list[tuple[str, str, float, int]]:
         digits = body.translate(_REPAIRS)
         real = sum(ch.isdigit() for ch in body)
         if real < 3 or real < 0.6 * len(body) or len(digits) > 10:
+            continue
+        if _cut_short(text, match.end(), "RLM" + digits):
             continue
         repairs = len(body) - real
         confidence = 0.9 - 0.05 * repairs
@@ -316,7 +330,9 @@ _AMOUNT_LABELS: dict[str, re.Pattern[str]] = {
     "transfer": re.compile(
         r"import[oi]\s*(?:del\s+|dell.)?(?:bonifico|versamento|disposto|operazione|ordinat|"
         r"trasferit|pagat|assegno|bollettino|accreditat|in\s+euro|da\s+versare|versat|"
-        r"netto|rimessa|transazione)"),
+        r"netto|rimessa|transazione)"
+        # a statement's movement line: 'BONIFICO SEPA A FAVORE DI LEXTEL ... 114,14'
+        r"|bonifico\b[^\n]{0,40}\ba\s+favore\s+di\b"),
     "amount": re.compile(r"import[oi]|somma|ammontare|\bamount|\bvalore\b|in\s+cifre"),
     "paid_words": re.compile(r"pagat|versat|bonificat|pagamento|versamento|bonifico|\beuro\b"),
 }
@@ -412,6 +428,12 @@ def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
             above = 0 if has_label else 2
             context = _context(lines, index, prefix, above=above)
             label = columns[position] if columns else _nearest(context, _AMOUNT_LABELS)
+            if label == "paid_words":
+                # 'COMMISSIONI BONIFICO 1,00': a fee or balance named on the value's own
+                # line outranks the word 'bonifico' after it
+                own = prefix.lower()
+                label = next((name for name in ("fee", "balance")
+                              if _AMOUNT_LABELS[name].search(own)), label)
             score = _AMOUNT_SCORES[label] if label else 0.0
             if match.group("cur1") or match.group("cur2"):
                 score += 0.5
@@ -670,8 +692,8 @@ def find_ibans(lines: list[str]) -> list[tuple[str, int, str]]:
 
 def _iban_columns(lines: list[str], index: int, count: int) -> list[str] | None:
     """The labels of a two-column layout's header, left to right, from the nearest of the
-    three lines above that names exactly ``count`` parties."""
-    for above in range(index - 1, max(-1, index - 4), -1):
+    five lines above that names exactly ``count`` parties."""
+    for above in range(index - 1, max(-1, index - 6), -1):
         text = lines[above].lower()
         spans = sorted((m.start(), group) for group, pattern in _IBAN_LABELS.items()
                        for m in pattern.finditer(text))
