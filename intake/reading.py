@@ -6,10 +6,11 @@ what they lack. A document that cannot be read does not stop the others.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from config.settings import LimitSettings
-from core.errors import BadDocument, NeedsOcr
+from core.errors import BadDocument, Deadline, NeedsOcr
 from intake.body import body_fields
 from intake.confidence import assign, combine_engines
 from intake.fields import (
@@ -75,8 +76,18 @@ class Reading:
 
 
 def read_message(parsed: ParsedMessage, limits: LimitSettings,
-                 ocr: OcrEngine | None = None) -> Reading:
-    readings = [read_one(doc, limits, ocr) for doc in _evidence_order(parsed.documents)]
+                 ocr: OcrEngine | None = None, *, deadline: Deadline | None = None,
+                 on_stage: Callable[[str], None] | None = None) -> Reading:
+    """Reads every document of the message. ``deadline`` is checked between documents
+    (``OverBudget`` past it); ``on_stage("read" | "extract")`` is told which step runs, so
+    the caller can name the stage of an unexpected error."""
+    stage = on_stage or (lambda _name: None)
+    readings = []
+    for doc in _evidence_order(parsed.documents):
+        if deadline is not None:
+            deadline.check(f"reading {doc.filename or doc.origin}")
+        readings.append(read_one(doc, limits, ocr, stage))
+    stage("extract")
     fields, source = combine(readings)
     _add_subject_codes(fields, parsed.subject)
     problems = [r.error for r in readings if r.error] + list(parsed.notes)
@@ -87,13 +98,16 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
     return Reading(readings, fields, source, problems, parsed.subject)
 
 
-def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None) -> DocumentReading:
+def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None,
+             stage: Callable[[str], None] = lambda _name: None) -> DocumentReading:
+    stage("read")
     try:
         text = read_document(doc, limits, ocr)
     except NeedsOcr as exc:
         return DocumentReading(doc, error=exc.reason, needs_ocr=True)
     except BadDocument as exc:
         return DocumentReading(doc, error=exc.reason)
+    stage("extract")
     if doc.origin == "body":
         # the customer's own words: not what they quoted, not their signature
         fields = body_fields(text.text)

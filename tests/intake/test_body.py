@@ -9,7 +9,8 @@ from intake.body import body_fields, split_body
 from intake.fields import extract_fields
 
 QUOTED = """Salve,
-con un solo bonifico in data 10.05.2026 ho pagato gli ordini n. RLM21167 e RLM73267, totale € 512,45.
+con un solo bonifico in data 10.05.2026 ho pagato gli ordini n. RLM21167 e RLM73267,\
+totale € 512,45.
 codice operazione 0503498020325290350614877IT
 Restando in attesa di conferma, porgo cordiali saluti.
 
