@@ -151,7 +151,13 @@ def _normalise(text: str) -> str:
     text = text.replace("\xa0", " ").replace("\u202f", " ").replace("\u2009", " ")
     text = text.replace("\u20ac", "€").replace("\u2013", "-").replace("\u2014", "-")
     text = text.replace("\u2212", "-")  # the minus sign of typeset statements
-    return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
+    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
+    return "\n".join(_BIG_AMOUNT.sub(r"\1,\2", line) for line in lines)
+
+
+# An app's amount display: big figures and small raised decimals, which OCR reads as two
+# words ('36 ,60'): one amount
+_BIG_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,3}(?:\.\d{3})*) ,(\d{2})(?![\d.,])")
 
 
 def _context(lines: list[str], index: int, prefix: str, above: int = 3) -> str:
@@ -316,7 +322,7 @@ _AMOUNT = re.compile(
     r"(?<![\d.,])(?P<sign>-\s?)?(?:(?P<cur1>EUR|€|euro)\s?)?"
     r"(?P<num>\d{1,3}(?:\.\d{3})+,\d{2}|\d{1,3}(?:'\d{3})+,\d{2}|\d+,\d{2}"
     r"|\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2})"
-    r"(?![\d]|[.,]\d)(?P<tsign>-(?=\s|$))?(?:\s?(?P<cur2>EUR|€|euro))?",
+    r"(?![\d]|[.,]\d|:\d)(?P<tsign>-(?=\s|$))?(?:\s?(?P<cur2>EUR|€|euro))?",
     re.IGNORECASE,
 )
 

@@ -66,6 +66,11 @@ SECOND_POLICIES = (ALWAYS, DOUBTFUL, OFF)
 # and amounts read the same at 800/1600 as at full size, at about 1 s of CPU a page.
 PPOCR_DET_SIDE = 800
 PPOCR_REC_SIDE = 1600
+# A phone screenshot (a page over 1.8 times as tall as wide) has a third of an A4 page's
+# area at the same longest side, and its large amount display (big figures, small decimals)
+# is only detected from about 1400 px: it gets that.
+PPOCR_DET_SIDE_TALL = 1400
+TALL = 1.8
 
 
 @dataclass
@@ -208,7 +213,8 @@ def ppocr_read(image, number: int) -> PageText:  # noqa: ANN001 - PIL.Image, mod
         return PageText(number, "", "ocr", [], 0.0)
     engine = _ppocr()
     rec_image, rec_scale = _shrunk(image, PPOCR_REC_SIDE)
-    det_image, det_scale = _shrunk(image, PPOCR_DET_SIDE)
+    tall = image.size[1] > TALL * image.size[0]
+    det_image, det_scale = _shrunk(image, PPOCR_DET_SIDE_TALL if tall else PPOCR_DET_SIDE)
     try:
         boxes, _elapsed = engine.text_det(np.asarray(det_image.convert("RGB")))
         if boxes is None or len(boxes) == 0:
