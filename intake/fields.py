@@ -76,7 +76,7 @@ class PaymentFields:
 
 
 def extract_fields(text: str) -> PaymentFields:
-    lines = _normalise(text).split("\n")
+    lines = _outgoing_display(_normalise(text).split("\n"))
     result = PaymentFields()
     result.code_candidates = find_codes(lines)
     result.codes = [c.code for c in result.code_candidates]
@@ -153,6 +153,26 @@ def _normalise(text: str) -> str:
     text = text.replace("\u2212", "-")  # the minus sign of typeset statements
     lines = (re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
     return "\n".join(_BIG_AMOUNT.sub(r"\1,\2", line) for line in lines)
+
+
+# A banking app shows the transfer the customer made as money leaving their account: a line
+# that is only the amount, signed, under the transfer's title ('Bonifico istantaneo' /
+# '- 21,78 €'). On a document that says nothing was reversed or refused, it is the payment.
+_SIGNED_DISPLAY = re.compile(r"^[-=]\s?(€\s?)?(\d{1,3}(?:\.\d{3})*,\d{2})\s?(€|EUR)?$")
+_TRANSFER_TITLE = re.compile(r"\bbonifico\b|\bgiroconto\b|\bpagamento\b", re.IGNORECASE)
+
+
+def _outgoing_display(lines: list[str]) -> list[str]:
+    found = [i for i, line in enumerate(lines) if _SIGNED_DISPLAY.match(line)
+             and any(_TRANSFER_TITLE.search(lines[j]) for j in range(max(0, i - 2), i))]
+    if not found or find_not_executed(lines):
+        return lines
+    lines = list(lines)
+    for index in found:
+        match = _SIGNED_DISPLAY.match(lines[index])
+        assert match is not None
+        lines[index] = f"{match.group(1) or ''}{match.group(2)} {match.group(3) or ''}".strip()
+    return lines
 
 
 # An app's amount display: big figures and small raised decimals, which OCR reads as two
@@ -861,7 +881,8 @@ _NAME_STOP = re.compile(
 
 
 def _clean_name(raw: str) -> str | None:
-    name = _NAME_STOP.sub("", raw).strip(" :;,.-")
+    # OCR leaves table rules and speckles at a name's edges: "++ OTTAVIO CATTANEO |"
+    name = _NAME_STOP.sub("", raw).strip(" :;,.-|+*=_~\"`«»()[]{}")
     if re.search(r"\d{3,}", name) or not re.search(r"[A-Za-zÀ-ÿ]{2}", name):
         return None
     if _NAME_IS_LABEL.match(name):  # 'ORDINANTE BENEFICIARIO': a header row, not a name
