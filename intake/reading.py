@@ -86,11 +86,13 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
     for doc in _evidence_order(parsed.documents):
         if deadline is not None:
             deadline.check(f"reading {doc.filename or doc.origin}")
-        readings.append(read_one(doc, limits, ocr, stage))
+        readings.append(read_one(doc, limits, ocr, stage, limits.max_text_chars))
     stage("extract")
     fields, source = combine(readings)
     _add_subject_codes(fields, parsed.subject)
     problems = [r.error for r in readings if r.error] + list(parsed.notes)
+    problems += [note for r in readings if r.text is not None for note in r.text.notes
+                 if "limits.max_text_chars" in note]
     problems += [f"{r.document.filename or 'document'}: no readable text"
                  + (" (OCR found no words)" if r.text.source == "ocr" else "")
                  for r in readings if r.text is not None and not r.text.text.strip()
@@ -99,7 +101,8 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
 
 
 def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None,
-             stage: Callable[[str], None] = lambda _name: None) -> DocumentReading:
+             stage: Callable[[str], None] = lambda _name: None,
+             max_chars: int | None = None) -> DocumentReading:
     stage("read")
     try:
         text = read_document(doc, limits, ocr)
@@ -108,20 +111,28 @@ def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None,
     except BadDocument as exc:
         return DocumentReading(doc, error=exc.reason)
     stage("extract")
+    content = text.text
+    if max_chars is not None and len(content) > max_chars:
+        text.notes.append(f"{doc.filename or doc.origin}: only the first {max_chars} of "
+                          f"{len(content)} characters were read (limits.max_text_chars)")
+        content = content[:max_chars]
     if doc.origin == "body":
         # the customer's own words: not what they quoted, not their signature
-        fields = body_fields(text.text)
-        return DocumentReading(doc, text, assign(fields, text.text, text.source))
-    return DocumentReading(doc, text, fields_of(text))
+        fields = body_fields(content)
+        return DocumentReading(doc, text, assign(fields, content, text.source))
+    return DocumentReading(doc, text, fields_of(text, max_chars))
 
 
-def fields_of(text: DocumentText) -> PaymentFields:
+def fields_of(text: DocumentText, max_chars: int | None = None) -> PaymentFields:
     """The fields of one document with their confidence: two OCR engines' readings combined
-    where the second engine read the pages too."""
-    alternate = text.alternate_text
+    where the second engine read the pages too (each text cut at ``max_chars``)."""
+    content, alternate = text.text, text.alternate_text
+    if max_chars is not None:
+        content = content[:max_chars]
+        alternate = alternate[:max_chars] if alternate is not None else None
     if alternate is not None:
-        return combine_engines(text.text, alternate)
-    return assign(extract_fields(text.text), text.text, text.source)
+        return combine_engines(content, alternate)
+    return assign(extract_fields(content), content, text.source)
 
 
 def second_opinion(reading: Reading, limits: LimitSettings, ocr: OcrEngine | None) -> bool:
