@@ -244,10 +244,11 @@ def _tightest(words: list[WordBox], wanted: str) -> list[WordBox]:
     return words
 
 
-def default_ocr() -> OcrEngine | None:
-    """The Tesseract engine when it is installed, else None (documents then need OCR)."""
+def default_ocr(second_engine: str | None = None) -> OcrEngine | None:
+    """The Tesseract engine when it is installed, else None (documents then need OCR);
+    ``second_engine`` sets its PP-OCR policy (``[ocr] second_engine``)."""
     try:
         from intake.ocr import available_engine
     except ImportError:
         return None
-    return available_engine()
+    return available_engine(second_engine)
