@@ -351,7 +351,9 @@ def _joined_over_line(text: str, end: int, digits: str) -> str | None:
 # --- amounts -----------------------------------------------------------------------------
 
 _AMOUNT = re.compile(
-    r"(?<![\d.,])(?P<sign>-\s?)?(?:(?P<cur1>EUR|€|euro)\s?)?"
+    # a dash glued to the word before ('Importo del bonifico- 323,53': a table's leader
+    # read by OCR) is no minus sign
+    r"(?<![\d.,])(?P<sign>(?<![A-Za-z])-\s?)?(?:(?P<cur1>EUR|€|euro)\s?)?"
     r"(?P<num>\d{1,3}(?:\.\d{3})+,\d{2}|\d{1,3}(?:'\d{3})+,\d{2}|\d+,\d{2}"
     r"|\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2})"
     r"(?![\d]|[.,]\d|:\d)(?P<tsign>-(?=\s|$))?(?:\s?(?P<cur2>EUR|€|euro))?",
