@@ -781,7 +781,8 @@ _REFERENCES = [
     (re.compile(r"(?:codice|numero|n\.)\s+(?:di\s+)?riferimento\s*[:.\-]?\s*"
                 r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
     (re.compile(r"end\s*to\s*end\s*(?:id)?\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
-    (re.compile(r"(?:assegno|cheque)\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
+    (re.compile(r"(?:assegno|cheque)(?:\s+(?:bancario|circolare|postale|non\s+trasferibile))?"
+                r"\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
                 re.I), 0.85),
     (re.compile(r"\b(VCY[A-Z]?\s*\d{3,})", re.I), 0.8),
 ]
