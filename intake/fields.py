@@ -888,7 +888,7 @@ def find_payment_date(lines: list[str]) -> tuple[date, Evidence] | None:
 _PAYER_LABEL = re.compile(
     r"(?:^|\b)(?:nome\s+(?:e\s+cognome\s+)?(?:dell.)?ordinante|ordinante|eseguito\s+da|"
     r"versante|pagatore|debitore|intestatario\s+(?:del\s+)?conto(?:\s+di\s+addebito)?|"
-    r"titolare\s+(?:del\s+)?conto|emittente|traente)\b\s*[:\-]?\s*(.*)$",
+    r"titolare(?:\s+(?:del\s+)?conto)?|intestatario|emittente|traente)\b\s*[:\-]?\s*(.*)$",
     re.IGNORECASE)
 _NAME_STOP = re.compile(
     r"\s{2,}|\s(?:iban|c\.?f\.?|codice|indirizzo|via|conto|banca|beneficiario|importo|"
@@ -914,6 +914,11 @@ _CLOSING = re.compile(r"^(?:cordiali|distinti|i\s+migliori)?\s*salut[ie]|^in\s+f
                       r"^con\s+osservanza", re.IGNORECASE)
 
 
+# a bank's letter is signed by its branch, not by the payer
+_INSTITUTION = re.compile(r"\b(?:banca|banco|filiale|servizio|ufficio|s\.?p\.?a\.?|"
+                          r"poste\s+italiane|credit|bank)\b", re.IGNORECASE)
+
+
 def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
     """A labelled payer ('Ordinante: ...', label over value too); else the signature under a
     letter's closing formula ('Distinti saluti' / name), as in cheque letters and emails."""
@@ -932,7 +937,8 @@ def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
     for index, line in enumerate(lines[:-1]):
         if _CLOSING.search(line):
             name = _clean_name(lines[index + 1])
-            if name and len(name.split()) >= 2 and not re.search(r"[@:]", name):
+            if name and len(name.split()) >= 2 and not re.search(r"[@:]", name) \
+                    and not _INSTITUTION.search(name):
                 return name, _evidence(lines, index + 1, 0.5)
     return None
 
