@@ -11,13 +11,10 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from core.errors import IntakeError
 from core.status import MessageKind
-from intake.message import parse_mail
+from intake.message import is_automatic_address, parse_mail
 from notifier import compose, outbox
 from store.models import MessageRow, OutgoingMailRow
 from store.originals import OriginalStore
-
-AUTOMATIC_LOCAL_PARTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply",
-                         "do-not-reply")
 
 
 class NotAnswerable(IntakeError):
@@ -34,15 +31,17 @@ def why_not_answerable(receipt: MessageRow, settings: Settings) -> str | None:
                "replies to it"
     if receipt.kind == MessageKind.PEC_RECEIPT:
         return "the receipt is a PEC system receipt, sent by a machine"
-    if receipt.sender.split("@")[0].lower() in AUTOMATIC_LOCAL_PARTS:
+    if is_automatic_address(receipt.sender):
         return f"the sender {receipt.sender} is an automatic mailbox"
-    original = OriginalStore(settings.originals_dir).path_for(receipt.sha256)
-    if _automatic_original(original):
+    recorded = (receipt.metadata_json or {}).get("automatic")  # set when it was parsed
+    if recorded == "true" or (recorded is None and _automatic_original(
+            OriginalStore(settings.originals_dir).path_for(receipt.sha256))):
         return "the receipt was sent automatically (Auto-Submitted, bulk or list mail)"
     return None
 
 
 def _automatic_original(path: Path) -> bool:
+    """For receipts recorded before the flag was kept: the original parsed again."""
     if not path.exists():
         return False
     try:
