@@ -215,6 +215,9 @@ def test_5_two_customers_with_the_same_logo_both_pay_and_a_copy_is_a_duplicate(o
     assert third["status"] == "duplicate" and third["duplicate_of"] == first["id"]
     assert [r["id"] for r in receipts(cli, "duplicate")] == [third["id"]]
     assert {o["status"] for o in orders(cli).values()} == {"paid"}
+    # a duplicate stays within reach: a person can put it back in the queue
+    assert cli("receipts", "requeue", str(third["id"])).code == 0
+    assert [r["id"] for r in receipts(cli, "unmatched")] == [third["id"]]
 
 
 # --- 6. settings and order data -------------------------------------------------------------
