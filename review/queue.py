@@ -197,6 +197,7 @@ class QueuePage:
     page_size: int
     oldest_at: datetime | None = None
     extra: dict = field(default_factory=dict)
+    duplicates: int = 0     # receipts set aside as the same payment as a recorded one
 
 
 def _conditions(filters: QueueFilters) -> list:
@@ -248,6 +249,9 @@ def queue_page(session: Session, filters: QueueFilters, *, today: date, page_siz
         MessageRow).join(ReceiptReviewRow, joined).where(MessageRow.status == UNMATCHED) \
         .group_by(ReceiptReviewRow.reason_kind, MessageRow.source, ReceiptReviewRow.method)
     groups = session.execute(base_all).all()
+    # duplicates leave the queue but stay counted: a false one is a payment nobody sees
+    duplicates = session.scalar(select(func.count()).select_from(MessageRow).where(
+        MessageRow.status == "duplicate")) or 0
     counts: dict[str, int] = {}
     for n, kind, _source, _method, _oldest in groups:
         counts[kind] = counts.get(kind, 0) + n
@@ -283,7 +287,8 @@ def queue_page(session: Session, filters: QueueFilters, *, today: date, page_siz
                    sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
         sources=sorted({g[2] for g in groups if g[2]}),
         methods=sorted({g[3] for g in groups if g[3]}),
-        filters=filters, page=page, pages=pages, page_size=page_size, oldest_at=oldest)
+        filters=filters, page=page, pages=pages, page_size=page_size, oldest_at=oldest,
+        duplicates=duplicates)
 
 
 def neighbours(session: Session, message_id: int, *, today: date,
