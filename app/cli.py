@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     receipts_requeue = leaf(receipts, "requeue", "back into the review queue")
     receipts_requeue.add_argument("id", type=int)
     receipts_requeue.add_argument("--by", default="cli")
+    receipts_retry = leaf(receipts, "retry", "process a quarantined or unmatched receipt "
+                          "again from its kept original")
+    receipts_retry.add_argument("id", type=int)
+    receipts_retry.add_argument("--by", default="cli")
 
     users = commands.add_parser("users", help="people of the review UI").add_subparsers(
         dest="users_command", required=True, parser_class=_Parser)
@@ -145,6 +149,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 return review.receipts_dismiss(db, settings, args.id, args.reason, args.by)
             if args.receipts_command == "requeue":
                 return review.receipts_requeue(db, settings, args.id, args.by)
+            if args.receipts_command == "retry":
+                from app.commands_retry import receipts_retry
+                return receipts_retry(settings, db, commands.pipeline_for(settings, db),
+                                      args.id, args.by)
             return commands.receipts_list(db, args.status, as_json=args.json)
         if args.command == "statements":
             from app import commands_statements as cs

@@ -239,6 +239,9 @@ def _pipeline(settings: Settings, db: Database):  # noqa: ANN202
     return Pipeline(settings, db, ocr=default_ocr())
 
 
+pipeline_for = _pipeline
+
+
 def poll_once(settings: Settings, db: Database) -> int:
     db.ensure_schema()
     summary = _pipeline(settings, db).poll_once()

@@ -349,7 +349,7 @@ class Pipeline:
     @classmethod
     def _record_headers(cls, receipt: MessageRow, parsed: ParsedMessage) -> None:
         cls._record_facts(receipt, {**message_facts(parsed),
-                                    **({"automatic": "true"} if parsed.automatic else {})})
+                                    "automatic": str(parsed.automatic).lower()})
         receipt.message_id = _text(parsed.message_id)
         receipt.sender = parsed.sender
         receipt.certified_sender = parsed.certified_sender

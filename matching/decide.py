@@ -199,7 +199,8 @@ def _choose(r: _Receipt, our_ibans: Sequence[str]) -> tuple[list[Assessment], st
     if fields.amount is not None and fields.amount <= 0:
         raise _Review(f"amount {euro(fields.amount)} is not a payment; never paid "
                       "automatically" + _details(r.assessed[:3]))
-    if r.evidence == CLAIM and not r.accept_written_claims:
+    claims_payment = bool(r.reads) or fields.amount is not None  # not a mere question
+    if r.evidence == CLAIM and claims_payment and not r.accept_written_claims:
         raise _Review(f"{NO_BANK_DOCUMENT}: only the customer's own text says it was paid; "
                       "the bank's confirmation is needed" + _details(r.assessed[:3]),
                       request=ASK_BANK_DOCUMENT)

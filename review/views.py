@@ -125,6 +125,7 @@ class ReceiptView:
     history: list[ActionView]
     undo_until: datetime | None
     requests_sent: list[str]
+    mails_to_sender: list[dict]   # requests already queued or sent to this sender
     previous_id: int | None
     next_id: int | None
     amount: str | None
@@ -192,6 +193,12 @@ def receipt_view(session: Session, settings: Settings, message_id: int, *, user:
         undo_until=undo_until,
         requests_sent=[a.action.removeprefix("request_") for a in actions
                        if a.action.startswith("request_")],
+        mails_to_sender=[{"subject": m.subject, "status": m.status, "created_at": m.created_at,
+                          "event_key": m.event_key}
+                         for m in session.scalars(select(OutgoingMailRow).where(
+                             OutgoingMailRow.template == "proof_request",
+                             OutgoingMailRow.to_addr == receipt.sender)
+                             .order_by(OutgoingMailRow.id).limit(20))] if receipt.sender else [],
         previous_id=prev_id, next_id=next_id,
         amount=None if extraction is None or extraction.amount is None
         else f"{extraction.amount:.2f}")

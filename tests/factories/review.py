@@ -52,6 +52,8 @@ class ReviewWorld:
         return self.take_in(raw, f"short-{index}-{short}-{again}")
 
     def no_code(self, index: int, sender: str | None = None, subject: str = "Pagamento") -> int:
+        """A customer's email saying they paid order ``index``'s amount, with neither the
+        order code nor a bank document: it waits for review."""
         order = self.orders[index].order
         amount = f"{order.amount:.2f}".replace(".", ",")
         raw = build_email(MailSpec(sender=sender or "sconosciuto@example.net",
