@@ -249,3 +249,17 @@ def test_real_camt_files() -> None:
     assert refs["InstrId"] == "MIB InstrId305-312MM20211231v1"
     empty = parse_statement((CAMT_DIR / "test-camt053-no-ntry").read_bytes())
     assert empty.lines == [] and empty.accounts == ["NL77ABNA0574908765"]
+
+
+def test_bancoposta_header_variants_are_read_by_column_name() -> None:
+    data = ("Data Contabile;Data Valuta;Accrediti (euro);Addebiti (euro);Descrizione\r\n"
+            "16/03/2026;16/03/2026;10,89;;BONIFICO A VOSTRO FAVORE TRN 0306912345678901 DA "
+            "Mario Rossi PER RLM95055; rinnovo\r\n"
+            "16/03/2026;16/03/2026;;1,50;COMMISSIONI\r\n").encode("cp1252")
+    parsed = parse_statement(data)
+    assert parsed.format == BANCOPOSTA and parsed.rejected == []
+    credit, debit = parsed.lines
+    assert (credit.direction, credit.amount, credit.payer) == (CREDIT, Decimal("10.89"),
+                                                                "Mario Rossi")
+    assert credit.remittance == ("RLM95055; rinnovo",)  # a ';' in the description kept
+    assert (debit.direction, debit.amount) == (DEBIT, Decimal("1.50"))
