@@ -83,8 +83,8 @@ def parse_bancoposta(data: bytes) -> ParsedStatement:
             continue
         # a ';' inside the description, when it is the last column, splits it: joined back
         last = where["descrizione"] == width - 1
-        description = (";".join(cells[width - 1:]) if last else cells[where["descrizione"]]
-                       ).strip()
+        description = (";".join(row[width - 1:]).strip().strip("|").strip() if last
+                       else cells[where["descrizione"]])
         cells = [cells[where[n]] for n in ("data", "valuta", "addebiti", "accrediti")] + \
             [description]
         if re.match(r"^SALDO\s+(INIZIALE|FINALE|CONTABILE|DISPONIBILE)\b", description, re.I):
