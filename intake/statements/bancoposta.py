@@ -68,11 +68,20 @@ def parse_bancoposta(data: bytes) -> ParsedStatement:
         raise BadDocument("not a BancoPosta export: the first line is not "
                           "'Data;Valuta;Addebiti;Accrediti;Descrizione operazioni'")
     result = ParsedStatement(BANCOPOSTA, accounts=[ACCOUNT])
-    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";")
-    where = columns(";".join(next(rows)))
-    assert where is not None
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    rows = csv.reader(io.StringIO(text), delimiter=";")
+    where = columns(";".join(next(rows, [])))
+    if where is None:
+        raise BadDocument("not a BancoPosta export: its header row cannot be read")
     width = max(where.values()) + 1
-    for row in rows:
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            result.rejected.append(Rejected(f"line {rows.line_num}", f"malformed CSV: {exc}"))
+            continue
         line_no = rows.line_num
         if not any(cell.strip() for cell in row):
             continue
