@@ -303,10 +303,10 @@ def test_hostile_or_unknown_file_is_refused_and_kept(workdir: Path, cli) -> None
 
 
 def test_a_statement_over_the_size_limit_is_not_read(workdir: Path, cli) -> None:  # noqa: ANN001
-    (workdir / "pec.toml").write_text("[limits]\nmax_message_bytes = 1000\n")
+    (workdir / "pec.toml").write_text("[limits]\nmax_message_bytes = 2048\n")
     big = _write(workdir, "big.xml", camt(DAY_ONE))
     result = cli("--config", str(workdir / "pec.toml"), "statements", "import", big)
-    assert result.code == 0 and "over the limit of 1000" in result.out
+    assert result.code == 0 and "over the limit of 2048" in result.out
     assert cli("--config", str(workdir / "pec.toml"), "statements", "list", "--json").json() \
         == []
 
