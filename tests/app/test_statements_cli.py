@@ -17,6 +17,7 @@ from app.statements import business_days_between, flag_unconfirmed
 from config.settings import load_settings
 from store.db import Database
 from store.models import OutgoingMailRow
+from store.statements import summary
 from tests.factories.receipts import (
     OrderSpec,
     ReceiptSpec,
@@ -245,6 +246,14 @@ def test_paid_on_proof_then_statement_flags_what_the_bank_never_showed(workdir: 
         "unconfirmed_by_bank", False)
     assert "no bank statement line after 0 business days" in \
         orders["RLM95056"]["review_reason"]
+    db = Database(load_settings(workdir / "pec.toml").database_url)
+    with db.session() as session:
+        at_a_glance = summary(session)
+    db.dispose()
+    assert (at_a_glance["orders_unconfirmed"], at_a_glance["lines_unmatched"],
+            at_a_glance["unmatched_amount"], at_a_glance["lines"]["matched"]) == (
+        1, 2, "42.56", 2)
+    assert at_a_glance["last_import_file"] == "day1.xml"
     # the bank's line arriving late clears the flag
     late = Transfer(BIANCHI_PROOF.amount, "RLM95056", BIANCHI_PROOF.reference,
                     payer="Giulia Bianchi", booked=date(2026, 3, 17))
