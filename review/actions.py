@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 import effects
@@ -79,6 +80,30 @@ class ActionResult:
     action_id: int | None = None
     undo_until: datetime | None = None
     note: str | None = None
+
+
+def perform(db, action: Callable[..., ActionResult], *args: object,  # noqa: ANN001 (store.db.Database)
+            **kwargs: object) -> ActionResult:
+    """Runs one action in its own transaction. Another decision on the same receipt committed
+    in between (a unique row created twice, SQLite's write lock on a stale snapshot) is a
+    ``Conflict``: everything of this one is rolled back and the person is told."""
+    try:
+        with db.session() as session:
+            return action(session, *args, **kwargs)
+    except IntegrityError:
+        raise _concurrent() from None
+    except OperationalError as exc:
+        if "locked" in str(exc).lower() or "serializ" in str(exc).lower():
+            raise _concurrent() from None
+        raise
+
+
+def _concurrent() -> Conflict:
+    return Conflict("another decision on this receipt was being recorded at the same moment; "
+                    "nothing of this one was applied",
+                    "Un'altra decisione sulla stessa ricevuta è stata registrata nello stesso "
+                    "momento (modificata nel frattempo): la tua non è stata applicata. "
+                    "Ricarica la pagina.")
 
 
 # --- look-ups -----------------------------------------------------------------------------

@@ -327,9 +327,8 @@ def create_app(settings: Settings, db: Database, *,
         version = _int(form.get("version"), None)
         reason = str(form.get("reason") or "").strip() or None
         try:
-            with db.session() as session:
-                actions.match(session, ctx, receipt_id, codes, actor=found.user.name,
-                              reason=reason, version=version, confirmed=confirmed)
+            actions.perform(db, actions.match, ctx, receipt_id, codes, actor=found.user.name,
+                            reason=reason, version=version, confirmed=confirmed)
         except actions.NeedsConfirmation as need:
             return page(request, "confirm.html", {
                 "receipt_id": receipt_id, "codes": need.codes, "message": need.message_it,
@@ -340,10 +339,9 @@ def create_app(settings: Settings, db: Database, *,
     @app.post("/receipts/{receipt_id}/dismiss")
     async def dismiss(request: Request, receipt_id: int) -> Response:
         found, form = await change(request)
-        with db.session() as session:
-            actions.dismiss(session, ctx, receipt_id, actor=found.user.name,
-                            reason=str(form.get("reason") or ""),
-                            version=_int(form.get("version"), None))
+        actions.perform(db, actions.dismiss, ctx, receipt_id, actor=found.user.name,
+                        reason=str(form.get("reason") or ""),
+                        version=_int(form.get("version"), None))
         return after_action(request, receipt_id, "dismiss")
 
     @app.post("/receipts/{receipt_id}/duplicate")
@@ -353,24 +351,21 @@ def create_app(settings: Settings, db: Database, *,
         if of is None:
             raise ReviewError("duplicate of which receipt?",
                               "Indica il numero della ricevuta originale.")
-        with db.session() as session:
-            actions.mark_duplicate(session, ctx, receipt_id, of, actor=found.user.name,
-                                   reason=str(form.get("reason") or "") or None,
-                                   version=_int(form.get("version"), None))
+        actions.perform(db, actions.mark_duplicate, ctx, receipt_id, of,
+                        actor=found.user.name, reason=str(form.get("reason") or "") or None,
+                        version=_int(form.get("version"), None))
         return after_action(request, receipt_id, "duplicate")
 
     @app.post("/receipts/{receipt_id}/requeue")
     async def requeue(request: Request, receipt_id: int) -> Response:
         found, _form = await change(request)
-        with db.session() as session:
-            actions.requeue(session, ctx, receipt_id, actor=found.user.name)
+        actions.perform(db, actions.requeue, ctx, receipt_id, actor=found.user.name)
         return RedirectResponse(f"/receipts/{receipt_id}?notice=requeued", status_code=303)
 
     @app.post("/receipts/{receipt_id}/undo")
     async def undo(request: Request, receipt_id: int) -> Response:
         found, _form = await change(request)
-        with db.session() as session:
-            actions.undo(session, ctx, receipt_id, actor=found.user.name)
+        actions.perform(db, actions.undo, ctx, receipt_id, actor=found.user.name)
         if _wants_json(request):
             return JSONResponse({"ok": True, "next": f"/receipts/{receipt_id}"})
         return RedirectResponse(f"/receipts/{receipt_id}?notice=undone", status_code=303)
@@ -403,11 +398,9 @@ def create_app(settings: Settings, db: Database, *,
     @app.post("/receipts/{receipt_id}/request/{what}")
     async def request_send(request: Request, receipt_id: int, what: str) -> Response:
         found, form = await change(request)
-        with db.session() as session:
-            result = actions.request_proof(session, ctx, receipt_id, what,
-                                           actor=found.user.name,
-                                           note=str(form.get("note") or ""),
-                                           version=_int(form.get("version"), None))
+        result = actions.perform(db, actions.request_proof, ctx, receipt_id, what,
+                                 actor=found.user.name, note=str(form.get("note") or ""),
+                                 version=_int(form.get("version"), None))
         if _wants_json(request):
             return JSONResponse({"ok": True, "to": result.note})
         return RedirectResponse(f"/receipts/{receipt_id}?notice=requested", status_code=303)

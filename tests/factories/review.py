@@ -90,9 +90,10 @@ def csrf_of(client: TestClient, path: str = "/queue") -> str:
 
 
 def make_world(folder: Path, count: int = 6, review: dict | None = None,
-               expiry: date = date(2026, 4, 1)) -> ReviewWorld:
+               expiry: date = date(2026, 4, 1), db_url: str = "sqlite:///intake.sqlite3",
+               ) -> ReviewWorld:
     settings = parse_settings({
-        "database": {"url": "sqlite:///intake.sqlite3"},
+        "database": {"url": db_url},
         "sources": [{"name": "inbox", "kind": "folder", "path": "var/inbox"},
                     {"name": "fax", "kind": "folder", "path": "var/fax", "fax_gateway": True}],
         "review": {"undo_seconds": 30, **(review or {})},
