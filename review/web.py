@@ -494,9 +494,28 @@ def _local(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
 
 
 def serve(settings: Settings, db: Database) -> int:
+    """Serves until SIGTERM/SIGINT, then finishes the requests in hand and exits 0 (like
+    ``run``: a stop asked for is not a failure)."""
     import uvicorn
+
+    class Server(uvicorn.Server):
+        def capture_signals(self):  # noqa: ANN202 - uvicorn would re-raise the signal
+            import contextlib
+            import signal
+
+            @contextlib.contextmanager
+            def handlers():  # noqa: ANN202
+                previous = {sig: signal.signal(sig, self.handle_exit)
+                            for sig in (signal.SIGINT, signal.SIGTERM)}
+                try:
+                    yield
+                finally:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
+            return handlers()
+
     app = create_app(settings, db)
     log.info("review UI on http://%s:%d/", settings.review.host, settings.review.port)
-    uvicorn.run(app, host=settings.review.host, port=settings.review.port,
-                log_level="info", proxy_headers=True, server_header=False)
+    Server(uvicorn.Config(app, host=settings.review.host, port=settings.review.port,
+                          log_level="info", proxy_headers=True, server_header=False)).run()
     return 0
