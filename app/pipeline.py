@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 import effects
 from app import renewals
+from app import statements as bank
 from config.settings import Settings
 from core.errors import BadMessage, Deadline, IntakeError, OverBudget, SourceUnreachable
 from core.status import ReceiptStatus
@@ -235,6 +236,8 @@ class Pipeline:
             progress.stage = "decide"
             deadline.check("decide")
             decision = self._decide(session, receipt, reading)
+            # paid_on = "statement": a proof that would pay waits for the bank's line
+            decision = bank.gate(session, self.settings, reading.fields, decision)
             reason = decision.reason
             if decision.outcome != MATCHED and reading.problems:
                 reason += "; also: " + "; ".join(reading.problems)  # what the reviewer lacks
@@ -242,6 +245,8 @@ class Pipeline:
             applied = effects.apply_decision(
                 session, receipt, decision, settings=self.settings, clock=self.clock,
                 amount=reading.fields.amount, reason=reason, actor=actor)
+            # the bank's lines of this payment, already imported, are joined to the proof
+            bank.after_proof(session, receipt, reading.fields, decision, self.clock())
             receipt.claimed_by = receipt.claimed_at = None
             progress.stage = "commit"
             outcome = Outcome(receipt.id, applied.status, applied.reason, applied.order_codes)
@@ -344,7 +349,7 @@ class Pipeline:
     @classmethod
     def _record_headers(cls, receipt: MessageRow, parsed: ParsedMessage) -> None:
         cls._record_facts(receipt, {**message_facts(parsed),
-                                    **({"automatic": "true"} if parsed.automatic else {})})
+                                    "automatic": str(parsed.automatic).lower()})
         receipt.message_id = _text(parsed.message_id)
         receipt.sender = parsed.sender
         receipt.certified_sender = parsed.certified_sender
@@ -392,7 +397,8 @@ class Pipeline:
         """An earlier recorded payment: same bytes, the same document the payment was read
         from (never a logo or a signature image), CRO/TRN, or details."""
         doc_hashes = [d.document.sha256 for d in reading.payment_documents]
-        return prior_payment(session, receipt.id, receipt.sha256, doc_hashes, reading.fields)
+        return prior_payment(session, receipt.id, receipt.sha256, doc_hashes, reading.fields) \
+            or bank.prior_line(session, reading.fields, self.settings.matching.our_ibans)
 
     def _finish(self, session: Session, receipt: MessageRow, status: str,
                 reason: str | None, actor: str = effects.DAEMON) -> Outcome:
@@ -403,6 +409,11 @@ class Pipeline:
     # --- due jobs ----------------------------------------------------------------------------
 
     def run_due_renewals(self) -> int:
+        try:
+            with self.db.session() as session:  # paid_on = proof_then_statement: due flags
+                bank.flag_unconfirmed(session, self.settings, self.clock())
+        except Exception:  # a bug of ours here must not stop renewals or the daemon
+            log.exception("checking bank confirmations failed; renewals go on")
         return renewals.run_due(self.db, self.settings, self.clock())
 
     def deliver_mail(self) -> tuple[int, int]:

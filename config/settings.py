@@ -39,6 +39,8 @@ class SourceSettings:
     ca_file: Path | None = None
     verify_certificate: bool = True
     poll_seconds: float = 60.0
+    # folder: a file is taken once its size and mtime held still this long
+    settle_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class RenewalSettings:
     http_timeout_seconds: float = 30.0
 
 
+PAID_ON = ("proof", "statement", "proof_then_statement")
+
+
 @dataclass(frozen=True)
 class MatchingSettings:
     underpayment_tolerance: Decimal = Decimal("0.00")
@@ -74,6 +79,10 @@ class MatchingSettings:
     # pay on the customer's own words (no bank document) when they come from the registered
     # address and quote a CRO/TRN: off by default (README, "Evidence")
     accept_written_claims: bool = False
+    # what pays an order: a proof, only the bank's statement line, or a proof that the
+    # statement must then confirm within statement_grace_days business days
+    paid_on: str = "proof"
+    statement_grace_days: int = 5
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,9 @@ class LimitSettings:
     message_seconds: float = 600.0
     # what a PDF's non-image streams may inflate to (a 12 KiB stream can inflate to GBs)
     max_pdf_inflated_bytes: int = 64 * 1024 * 1024
+    # characters of one document's text that field extraction reads (a receipt is a page
+    # or two; a 5 MiB email of text is read in its first part, and says so)
+    max_text_chars: int = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -143,12 +155,13 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "http_token_env": (_STR, False), "http_timeout_seconds": (_NUM, False),
     },
     "matching": {"underpayment_tolerance": (_STR, False), "our_ibans": (_LIST, False),
-                 "accept_written_claims": (_BOOL, False)},
+                 "accept_written_claims": (_BOOL, False),
+                 "paid_on": (_STR, False), "statement_grace_days": (_INT, False)},
     "limits": {
         "max_message_bytes": (_INT, False), "max_attachment_bytes": (_INT, False),
         "max_pages": (_INT, False), "max_page_pixels": (_INT, False),
         "ocr_seconds_per_page": (_NUM, False), "message_seconds": (_NUM, False),
-        "max_pdf_inflated_bytes": (_INT, False),
+        "max_pdf_inflated_bytes": (_INT, False), "max_text_chars": (_INT, False),
     },
     "review": {
         "host": (_STR, False), "port": (_INT, False), "secret_key_env": (_STR, False),
@@ -165,6 +178,7 @@ _SOURCE_SCHEMA: dict[str, tuple[type, bool]] = {
     "password_env": (_STR, False), "mailbox": (_STR, False),
     "processed_mailbox": (_STR, False), "quarantine_mailbox": (_STR, False),
     "ca_file": (_STR, False), "verify_certificate": (_BOOL, False), "poll_seconds": (_NUM, False),
+    "settle_seconds": (_NUM, False),
 }
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
@@ -285,11 +299,15 @@ def _source(check: _Checker, raw: Any, index: int, base: Path) -> SourceSettings
     common = {"name": table["name"], "kind": kind, "fax_gateway": table.get("fax_gateway", False)}
     if kind == "folder":
         for key in table:
-            if key not in ("name", "kind", "fax_gateway", "path"):
+            if key not in ("name", "kind", "fax_gateway", "path", "settle_seconds"):
                 raise check.fail(f"{where}.{key}", "not a key of a folder source")
         if "path" not in table:
             raise check.fail(f"{where}.path", "missing required key for a folder source")
-        return SourceSettings(**common, path=_resolve(base, table["path"]))
+        settle = check.positive(f"{where}.settle_seconds", table.get("settle_seconds", 1.0))
+        if settle > 60:
+            raise check.fail(f"{where}.settle_seconds", f"must be at most 60; got {settle!r}")
+        return SourceSettings(**common, path=_resolve(base, table["path"]),
+                              settle_seconds=settle)
     for key in ("host", "username"):
         if key not in table:
             raise check.fail(f"{where}.{key}", "missing required key for an imap source")
@@ -371,9 +389,15 @@ def _matching(check: _Checker, table: dict) -> MatchingSettings:
         if not _valid_iban(iban):
             raise check.fail("matching.our_ibans", f"{iban!r} is not a valid IBAN "
                              "(country, check digits and length)")
+    paid_on = check.one_of("matching.paid_on", table.get("paid_on", "proof"), PAID_ON)
+    grace = table.get("statement_grace_days", 5)
+    if not 0 <= grace <= 365:
+        raise check.fail("matching.statement_grace_days",
+                         f"must be a whole number of business days from 0 to 365; got {grace!r}")
     return MatchingSettings(underpayment_tolerance=tolerance.quantize(Decimal("0.01")),
                             our_ibans=compact,
-                            accept_written_claims=table.get("accept_written_claims", False))
+                            accept_written_claims=table.get("accept_written_claims", False),
+                            paid_on=paid_on, statement_grace_days=grace)
 
 
 def _valid_iban(value: str) -> bool:

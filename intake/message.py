@@ -351,7 +351,7 @@ def _decode_text(part: Message, payload: bytes) -> str:
     for candidate in (charset, "utf-8", "cp1252", "latin-1"):
         try:
             return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeDecodeError, ValueError):  # ValueError: NUL in the name
             continue
     return payload.decode("latin-1", "replace")
 

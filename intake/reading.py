@@ -83,11 +83,13 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
     for doc in _evidence_order(parsed.documents):
         if deadline is not None:
             deadline.check(f"reading {doc.filename or doc.origin}")
-        readings.append(read_one(doc, limits, ocr, stage))
+        readings.append(read_one(doc, limits, ocr, stage, limits.max_text_chars))
     stage("extract")
     fields, source = combine(readings)
     _add_subject_codes(fields, parsed.subject)
     problems = [r.error for r in readings if r.error] + list(parsed.notes)
+    problems += [note for r in readings if r.text is not None for note in r.text.notes
+                 if "limits.max_text_chars" in note]
     problems += [f"{r.document.filename or 'document'}: no readable text"
                  + (" (OCR found no words)" if r.text.source == "ocr" else "")
                  for r in readings if r.text is not None and not r.text.text.strip()
@@ -96,7 +98,8 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
 
 
 def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None,
-             stage: Callable[[str], None] = lambda _name: None) -> DocumentReading:
+             stage: Callable[[str], None] = lambda _name: None,
+             max_chars: int | None = None) -> DocumentReading:
     stage("read")
     try:
         text = read_document(doc, limits, ocr)
@@ -105,7 +108,12 @@ def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None,
     except BadDocument as exc:
         return DocumentReading(doc, error=exc.reason)
     stage("extract")
-    return DocumentReading(doc, text, extract_fields(text.text))
+    content = text.text
+    if max_chars is not None and len(content) > max_chars:
+        text.notes.append(f"{doc.filename or doc.origin}: only the first {max_chars} of "
+                          f"{len(content)} characters were read (limits.max_text_chars)")
+        content = content[:max_chars]
+    return DocumentReading(doc, text, extract_fields(content))
 
 
 def _evidence_order(documents: list[Document]) -> list[Document]:

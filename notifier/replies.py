@@ -33,13 +33,15 @@ def why_not_answerable(receipt: MessageRow, settings: Settings) -> str | None:
         return "the receipt is a PEC system receipt, sent by a machine"
     if is_automatic_address(receipt.sender):
         return f"the sender {receipt.sender} is an automatic mailbox"
-    original = OriginalStore(settings.originals_dir).path_for(receipt.sha256)
-    if _automatic_original(original):
+    recorded = (receipt.metadata_json or {}).get("automatic")  # set when it was parsed
+    if recorded == "true" or (recorded is None and _automatic_original(
+            OriginalStore(settings.originals_dir).path_for(receipt.sha256))):
         return "the receipt was sent automatically (Auto-Submitted, bulk or list mail)"
     return None
 
 
 def _automatic_original(path: Path) -> bool:
+    """For receipts recorded before the flag was kept: the original parsed again."""
     if not path.exists():
         return False
     try:

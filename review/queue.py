@@ -28,6 +28,13 @@ SYNC_BATCH = 500
 REASON_KINDS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
     (key, label, re.compile(pattern, re.I)) for key, label, pattern in (
         ("double_payment", "possibile doppio pagamento", r"double payment"),
+        ("not_executed", "storno, rifiutato o non eseguito",
+         r"negative amount|reversal or cancellation|refused transfer|not executed yet|"
+         r"is not a payment"),
+        ("amount_disagrees", "importo incoerente", r"disagree|printed with different values|"
+                                                   r"does not give the amount|"
+                                                   r"show different amounts"),
+        ("no_bank_document", "nessun documento della banca", r"no bank document"),
         ("foreign_iban", "IBAN non nostro", r"which is not ours"),
         ("no_bank_document", "manca il documento della banca", r"no bank document"),
         ("unreadable", "illeggibile o da OCR", r"need(s)? OCR|no readable|unreadable|"

@@ -18,6 +18,7 @@ from review.actions import combined_fields, review_state
 from review.candidates import CandidateView, candidates_for, fields_of
 from review.errors import NotFound
 from review.pages import Highlight, manifest
+from review.statements import OrderBankView, order_bank
 from store.models import (
     AuditRow,
     DocumentRow,
@@ -37,7 +38,8 @@ STATUS_LABELS = {"unmatched": "in coda", "matched": "abbinata", "duplicate": "du
                  "quarantined": "in quarantena", "dismissed": "archiviata",
                  "pec_receipt": "ricevuta PEC", "support": "assistenza commerciale",
                  "received": "ricevuta", "pending": "in attesa", "paid": "pagato",
-                 "renewed": "rinnovato", "renewal_failed": "rinnovo fallito"}
+                 "renewed": "rinnovato", "renewal_failed": "rinnovo fallito",
+                 "awaiting_bank": "in attesa della banca"}
 ACTION_LABELS = {"match": "abbinata", "dismiss": "archiviata", "duplicate": "duplicato",
                  "request_readable_proof": "chiesta ricevuta leggibile",
                  "request_missing_code": "chiesto il codice", "requeue": "rimessa in coda",
@@ -260,6 +262,8 @@ class OrderView:
     mails: list[dict]
     renewals: list[dict]
     history: list[AuditView]
+    # its proofs of payment and the bank's statement lines, side by side
+    bank: OrderBankView | None = None
 
 
 def order_view(session: Session, code: str) -> OrderView:
@@ -298,7 +302,8 @@ def order_view(session: Session, code: str) -> OrderView:
         renewals=[{"id": j.id, "status": j.status, "due_at": j.due_at, "done_at": j.done_at,
                    "attempts": j.attempts, "last_error": j.last_error} for j in jobs],
         history=[AuditView(a.at, a.actor, a.entity, a.field, a.old_value, a.new_value,
-                           a.reason) for a in audit_rows])
+                           a.reason) for a in audit_rows],
+        bank=order_bank(session, row))
 
 
 @dataclass(frozen=True)
