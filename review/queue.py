@@ -36,7 +36,6 @@ REASON_KINDS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                                                    r"show different amounts"),
         ("no_bank_document", "nessun documento della banca", r"no bank document"),
         ("foreign_iban", "IBAN non nostro", r"which is not ours"),
-        ("no_bank_document", "manca il documento della banca", r"no bank document"),
         ("unreadable", "illeggibile o da OCR", r"need(s)? OCR|no readable|unreadable|"
                                                r"could not be read|no text"),
         ("no_code", "nessun codice", r"no order code|neither an order code|no code found"),
