@@ -201,6 +201,10 @@ def open_for(session: Session, message_id: int, user: str, at: datetime) -> str 
     stale = state.locked_at is None or state.locked_at < at - timedelta(minutes=LOCK_MINUTES)
     if state.locked_by and state.locked_by != user and not stale:
         return state.locked_by
+    # one receipt open per person: the one they left is free for the others again
+    session.execute(update(ReceiptReviewRow).where(
+        ReceiptReviewRow.locked_by == user, ReceiptReviewRow.message_id != message_id)
+        .values(locked_by=None, locked_at=None).execution_options(synchronize_session=False))
     state.locked_by, state.locked_at = user, at
     return None
 

@@ -322,3 +322,14 @@ def test_order_page_shows_history_receipts_mails_and_renewal(world) -> None:
     assert len(data["mails"]) == 1 and len(data["renewals"]) == 1
     assert any(h["new_value"] == "paid" for h in data["history"])
     assert client.get(f"/orders/{code}").status_code == 200
+
+
+def test_a_receipt_left_for_another_is_free_again(world) -> None:
+    first, second = world.short_payment(0), world.short_payment(1)
+    anna, bruno = world.client("anna"), world.client("bruno")
+    anna.get(f"/receipts/{first}")
+    assert "in lavorazione da anna" in bruno.get(f"/receipts/{first}").text
+    anna.get(f"/receipts/{second}")
+    assert "in lavorazione da" not in bruno.get(f"/receipts/{first}").text
+    queue_page = anna.get("/queue").text
+    assert "in lavorazione da bruno" in queue_page
