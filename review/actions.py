@@ -442,7 +442,13 @@ def requeue(session: Session, ctx: ReviewContext, message_id: int, *,
     if receipt.status == UNMATCHED:
         return ActionResult(message_id, "requeue", UNMATCHED, note="already in the queue")
     if receipt.status in (MATCHED, SUPPORT):
-        return undo(session, ctx, message_id, actor=actor)
+        try:
+            return undo(session, ctx, message_id, actor=actor)
+        except Conflict as exc:
+            raise Conflict(f"receipt {message_id} is {receipt.status}: its orders are paid and "
+                           f"a paid order is never unpaid by a requeue ({exc.reason})",
+                           "La ricevuta ha già pagato i suoi ordini: non torna in coda "
+                           f"({exc.message_it})") from None
     if receipt.status not in REQUEUEABLE:
         raise Conflict(f"receipt {message_id} is {receipt.status}; it cannot be requeued",
                        f"La ricevuta è «{receipt.status}»: non può tornare in coda.")
