@@ -196,13 +196,8 @@ def create_app(settings: Settings, db: Database, *,
         name = str(form.get("username") or "").strip()
         password = str(form.get("password") or "")
         nxt = _safe_next(str(form.get("next") or "/queue"))
-        try:
-            expected = login_signer.loads(str(form.get("csrf") or ""), max_age=3600)
-        except BadSignature:
-            expected = None
-        cookie = request.cookies.get(LOGIN_COOKIE) or ""
-        if not expected or not hmac.compare_digest(str(expected), cookie):
-            raise Forbidden("login form without a valid CSRF token",
+        if not _login_allowed(request, str(form.get("csrf") or ""), login_signer):
+            raise Forbidden("login from another site, or with an invalid CSRF token",
                             "Modulo scaduto: ricarica la pagina di accesso.")
         review = settings.review
         with db.session() as session:
@@ -457,6 +452,25 @@ def _done_banner(session, done: str | None, found: Session_, now: datetime) -> d
             "label": views.ACTION_LABELS.get(action.action, action.action),
             "codes": list(action.order_codes or []), "undo": undo,
             "seconds": int((action.undo_until - now).total_seconds()) if undo else 0}
+
+
+def _login_allowed(request: Request, token: str, signer: URLSafeTimedSerializer) -> bool:
+    """Login CSRF: a browser posting from another site (its Origin, Sec-Fetch-Site) is
+    refused; a token, when the form's is sent, must be the one this browser was given. A
+    script that posts only ``username`` and ``password`` (no Origin header) may log in."""
+    origin = request.headers.get("origin")
+    if (origin and origin != "null" and not _same_origin(request, origin)) or \
+            request.headers.get("sec-fetch-site") == "cross-site":
+        return False
+    if origin == "null":
+        return False
+    if not token:
+        return True
+    try:
+        expected = signer.loads(token, max_age=3600)
+    except BadSignature:
+        return False
+    return hmac.compare_digest(str(expected), request.cookies.get(LOGIN_COOKIE) or "")
 
 
 def _wants_json(request: Request) -> bool:

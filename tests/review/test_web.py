@@ -97,11 +97,18 @@ def test_disabled_user_cannot_log_in_and_their_session_ends(world) -> None:
     login(world.client(), "anna", expect=401)
 
 
-def test_login_without_its_csrf_token_is_refused(world) -> None:
+def test_login_from_another_site_or_with_a_forged_token_is_refused(world) -> None:
     client = world.client()
     client.get("/login")
-    response = client.post("/login", data={"username": "anna", "password": PASSWORD})
-    assert response.status_code == 403
+    form = {"username": "anna", "password": PASSWORD}
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "null"}):
+        assert client.post("/login", data=form, headers=headers).status_code == 403
+    assert client.post("/login", data={**form, "csrf": "forged"}).status_code == 403
+    assert client.get("/queue", follow_redirects=False).status_code == 303
+    # a script posting the two fields of the contract, from no web page at all, logs in
+    assert client.post("/login", data=form).status_code == 200
+    assert client.get("/queue").status_code == 200
 
 
 def test_open_redirect_after_login_is_refused(world) -> None:
