@@ -118,9 +118,8 @@ def receipt_for_update(session: Session, message_id: int) -> MessageRow:
 
 def review_state(session: Session, message_id: int, at: datetime) -> ReceiptReviewRow:
     row = session.get(ReceiptReviewRow, message_id)
-    if row is None:
-        row = ReceiptReviewRow(message_id=message_id, version=1, queued_at=at,
-                               reason_kind="other", search_text="")
+    if row is None:  # not indexed by the queue yet (opened by its link, or from the CLI)
+        row = ReceiptReviewRow(**queue.build_entries(session, [message_id])[0])
         session.add(row)
         session.flush()
     return row

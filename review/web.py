@@ -257,10 +257,11 @@ def create_app(settings: Settings, db: Database, *,
             method=p.get("method") or None, date_from=_date(p.get("date_from")),
             date_to=_date(p.get("date_to")), q=(p.get("q") or "").strip()[:200] or None,
             page=_int(p.get("page"), 1))
+        queue.sync_safely(db)
         with db.session() as session:
             data = queue.queue_page(session, filters, today=today(),
                                     page_size=settings.review.page_size,
-                                    urgent_days=settings.review.urgent_days)
+                                    urgent_days=settings.review.urgent_days, sync_first=False)
             done = _done_banner(session, p.get("done"), found, clock())
         if _wants_json(request):
             return JSONResponse(views.to_json(data))
@@ -306,6 +307,7 @@ def create_app(settings: Settings, db: Database, *,
                             headers={"Cache-Control": "private, max-age=86400"})
 
     def after_action(request: Request, receipt_id: int, action: str) -> Response:
+        queue.sync_safely(db)
         with db.session() as session:
             nxt = queue.next_in_queue(session, receipt_id, today=today(),
                                       urgent_days=settings.review.urgent_days)

@@ -52,3 +52,14 @@ def test_filters_by_source_and_date_and_pages(tmp_path: Path) -> None:
         assert ids(source="inbox") == early[:2]
         assert ids(method="bonifico") == early[:2]
         assert ids(q="100%_") == []              # LIKE wildcards are searched as text
+
+
+def test_a_receipt_opened_before_the_queue_is_indexed_keeps_its_kind_and_search(
+        tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    world.user("anna")
+    rid = world.short_payment(0)
+    client = world.client("anna")
+    assert client.get(f"/receipts/{rid}").status_code == 200   # before any queue read
+    found = client.get("/queue.json", params={"q": world.orders[0].code}).json()
+    assert [(i["id"], i["reason_kind"]) for i in found["items"]] == [(rid, "amount")]
