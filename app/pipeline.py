@@ -86,6 +86,7 @@ class PollSummary:
     mail_failures: int = 0
     renewals_run: int = 0
     unreachable: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # a bug while fetching (logged)
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -97,6 +98,8 @@ class PollSummary:
                 + f"; {self.renewals_run} renewal(s) run")
         if self.unreachable:
             text += f"; unreachable: {', '.join(self.unreachable)}"
+        if self.failed:
+            text += f"; failed (see the log): {', '.join(self.failed)}"
         return text + f"; {self.seconds:.2f}s"
 
 
@@ -141,6 +144,11 @@ class Pipeline:
         except SourceUnreachable as exc:
             log.warning("source=%s unreachable: %s", source_settings.name, exc.reason)
             summary.unreachable.append(source_settings.name)
+        except (OperationalError, DisconnectionError):
+            raise  # the database: nothing can be recorded for any source
+        except Exception:  # noqa: BLE001 - a bug in one source's code: the others go on
+            log.exception("source=%s: internal error while fetching", source_settings.name)
+            summary.failed.append(source_settings.name)
 
     def take_in(self, incoming: IncomingMessage) -> Outcome:
         """Processes one message exactly once and returns its committed outcome.
@@ -236,7 +244,7 @@ class Pipeline:
                 return self._finish(session, receipt, status, reason, actor)
             progress.stage = "decide"
             deadline.check("decide")
-            decision = self._decide(session, receipt, reading)
+            decision = self._decide(session, receipt, reading, deadline, progress)
             # paid_on = "statement": a proof that would pay waits for the bank's line
             decision = bank.gate(session, self.settings, reading.fields, decision)
             reason = decision.reason
@@ -378,7 +386,9 @@ class Pipeline:
         session.add(_extraction_row(receipt.id, None, reading.fields, reading.text_source))
         receipt.text_source = reading.text_source
 
-    def _decide(self, session: Session, receipt: MessageRow, reading: Reading) -> MatchDecision:
+    def _decide(self, session: Session, receipt: MessageRow, reading: Reading,
+                deadline: Deadline, progress: _Progress) -> MatchDecision:
+        """The look-ups here, the pure decision under the watchdog (it touches no session)."""
         fields = reading.fields
         # a fax gateway's sender is the gateway, not the customer
         fax = any(s.name == receipt.source and s.fax_gateway for s in self.settings.sources)
@@ -392,11 +402,13 @@ class Pipeline:
             orders = self._candidates(session, reading, (sender, certified))
         prior = self._prior_receipt(session, receipt, reading)
         matching = self.settings.matching
-        return decide(fields, orders, matching.our_ibans, prior, sender=sender,
-                      certified_sender=certified, today=self.clock().date(),
-                      tolerance=matching.underpayment_tolerance,
-                      text_source=reading.text_source, evidence=reading.evidence,
-                      accept_written_claims=matching.accept_written_claims)
+        today = self.clock().date()
+        return _with_watchdog(lambda: decide(
+            fields, orders, matching.our_ibans, prior, sender=sender,
+            certified_sender=certified, today=today,
+            tolerance=matching.underpayment_tolerance, text_source=reading.text_source,
+            evidence=reading.evidence, accept_written_claims=matching.accept_written_claims),
+            deadline, progress)
 
     @staticmethod
     def _candidates(session: Session, reading: Reading,

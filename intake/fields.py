@@ -551,17 +551,19 @@ def _total_agrees(total: Decimal, amount: Decimal, fees: list[Decimal]) -> bool:
 # and status lines only: 'non revocabile' or a customer's 'in attesa di un Vostro riscontro'
 # is no such statement.
 _NOT_EXECUTED = [
-    ("reversed", re.compile(r"\bstorn(?:o|ato|ata|ati|ate)\b|\bstornat|\breversed\b|"
-                            r"\brevocat[oaie]\b|\bannullat[oaie]\b|\bcancell?ed\b", re.I)),
+    ("reversed", re.compile(r"\bstorn(?:o|ato|ata|ati|ate)\b|\bstornat|"
+                            r"\brevocat[oaie]\b|\bannullat[oaie]\b|\b(?:status|stato|esito)\s*"
+                            r"[:\-]\s*(?:reversed|cancell?ed|revoked)\b", re.I)),
     ("refused", re.compile(r"\brespint[oaie]\b|\brifiutat[oaie]\b|\brejected\b|"
                            r"\bnon\s+(?:(?:è|e'|e’|é)\s+stat[oa]\s+)?eseguit[oaie]\b|"
                            r"\bnon\s+andat[oa]\s+a\s+buon\s+fine|\besito\s*[:\-]?\s*negativo|"
-                           r"\b(?:failed|insoluto|insolut[oaie])\b", re.I)),
+                           r"\binsolut[oaie]\b|\b(?:status|stato|esito)\s*[:\-]\s*(?:failed|"
+                           r"rejected|refused|returned)\b", re.I)),
     ("pending", re.compile(r"\bda\s+autorizzare\b|\bin\s+attesa\s+di\s+(?:esecuzione|"
                            r"autorizzazione|firma|approvazione|elaborazione|addebito|invio|conferma\s+della\s+banca)|"
                            r"\bprenotat[oaie]\b|\b(?:stato|status|esito)\s*[:\-]\s*(?:in\s+attesa|"
                            r"in\s+lavorazione|sospes[oa]|pending|da\s+eseguire|non\s+ancora)|"
-                           r"\bnon\s+ancora\s+eseguit|\bpending\b", re.I)),
+                           r"\bnon\s+ancora\s+eseguit", re.I)),
 ]
 _NOT_EXECUTED_WORDS = {"reversed": "a reversal or cancellation", "refused": "a refused transfer",
                        "pending": "a transfer not executed yet"}
