@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("pdfminer", "PIL", "alembic", "imapclient", "apscheduler"):
+    for noisy in ("pdfminer", "PIL", "alembic", "imapclient", "apscheduler", "mt940"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -112,10 +112,22 @@ def due_filter(now: datetime):  # noqa: ANN201 (a SQLAlchemy clause)
 
 
 def next_due(session: Session) -> datetime | None:
-    """When the earliest queued mail is due (for the scheduler's wake-up)."""
-    rows = session.execute(select(OutgoingMailRow.next_attempt_at, OutgoingMailRow.created_at)
-                           .where(OutgoingMailRow.status == MailStatus.QUEUED)).all()
-    return min((nxt or created for nxt, created in rows), default=None)
+    """When the earliest queued mail is due (for the scheduler's wake-up). A mail held back
+    behind an earlier one of its order is not due before that one is: only the first queued
+    mail of each order counts, so a held mail does not wake the scheduler in vain."""
+    rows = session.execute(select(OutgoingMailRow.order_id, OutgoingMailRow.next_attempt_at,
+                                  OutgoingMailRow.created_at)
+                           .where(OutgoingMailRow.status == MailStatus.QUEUED)
+                           .order_by(OutgoingMailRow.id)).all()
+    seen: set[int] = set()
+    times = []
+    for order_id, nxt, created in rows:
+        if order_id is not None:
+            if order_id in seen:
+                continue
+            seen.add(order_id)
+        times.append(nxt or created)
+    return min(times, default=None)
 
 
 def deliver_due(session_factory: SessionFactory, transport: MailTransport,
