@@ -261,7 +261,8 @@ def create_app(settings: Settings, db: Database, *,
         with db.session() as session:
             data = queue.queue_page(session, filters, today=today(),
                                     page_size=settings.review.page_size,
-                                    urgent_days=settings.review.urgent_days, sync_first=False)
+                                    urgent_days=settings.review.urgent_days, sync_first=False,
+                                    sources=[source.name for source in settings.sources])
             done = _done_banner(session, p.get("done"), found, clock())
         if _wants_json(request):
             return JSONResponse(views.to_json(data))
