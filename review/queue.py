@@ -213,6 +213,7 @@ class QueuePage:
     page_size: int
     oldest_at: datetime | None = None
     extra: dict = field(default_factory=dict)
+    duplicates: int = 0     # receipts set aside as the same payment as a recorded one
 
 
 def _conditions(filters: QueueFilters) -> list:
@@ -266,6 +267,9 @@ def queue_page(session: Session, filters: QueueFilters, *, today: date, page_siz
         .select_from(MessageRow).join(ReceiptReviewRow, joined)
         .where(MessageRow.status == UNMATCHED).group_by(ReceiptReviewRow.reason_kind)).all()
     counts = {kind: n for n, kind, _oldest in groups}
+    # duplicates leave the queue but stay counted: a false one is a payment nobody sees
+    duplicates = session.scalar(select(func.count()).select_from(MessageRow).where(
+        MessageRow.status == "duplicate")) or 0
     waiting = sum(counts.values())
     oldest = min((g[2] for g in groups if g[2] is not None), default=None)
     conds = _conditions(filters)
@@ -300,7 +304,8 @@ def queue_page(session: Session, filters: QueueFilters, *, today: date, page_siz
         by_reason=[(k, REASON_LABELS.get(k, k), n) for k, n in
                    sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
         sources=list(sources), methods=list(METHODS),
-        filters=filters, page=page, pages=pages, page_size=page_size, oldest_at=oldest)
+        filters=filters, page=page, pages=pages, page_size=page_size, oldest_at=oldest,
+        duplicates=duplicates)
 
 
 def neighbours(session: Session, message_id: int, *, today: date,

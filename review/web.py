@@ -423,7 +423,33 @@ def create_app(settings: Settings, db: Database, *,
             data = bank.bank_queue(session)
         if _wants_json(request):
             return JSONResponse(views.to_json(data))
-        return page(request, "statements.html", {"b": data})
+        return page(request, "statements.html", {
+            "b": data, "notice": request.query_params.get("notice"),
+            "csrf": _session_or_none(request).csrf})
+
+    @app.post("/statements/{line_id}/match")
+    async def bank_line_match(request: Request, line_id: int) -> Response:
+        found, form = await change(request)
+        codes = [c for v in form.getlist("order_codes") for c in str(v).replace(",", " ")
+                 .split()]
+        with db.session() as session:
+            done = bank.match_line(session, settings, clock, line_id, codes,
+                                   actor=found.user.name,
+                                   reason=str(form.get("reason") or "").strip() or None,
+                                   confirmed=form.get("confirmed") == "1")
+        if _wants_json(request):
+            return JSONResponse({"ok": True, "order_codes": done})
+        return RedirectResponse(f"/statements?notice=matched-{line_id}", status_code=303)
+
+    @app.post("/statements/{line_id}/dismiss")
+    async def bank_line_dismiss(request: Request, line_id: int) -> Response:
+        found, form = await change(request)
+        with db.session() as session:
+            bank.dismiss_line(session, clock, line_id, actor=found.user.name,
+                              reason=str(form.get("reason") or ""))
+        if _wants_json(request):
+            return JSONResponse({"ok": True})
+        return RedirectResponse(f"/statements?notice=dismissed-{line_id}", status_code=303)
 
     # --- an order ---------------------------------------------------------------------
 
