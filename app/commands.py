@@ -177,7 +177,9 @@ def _reviews(session: Any, ids: list[int]) -> dict[int, Any]:
 
 EMPTY_FIELDS = {"codes": [], "amount": None, "currency": None, "iban": None,
                 "transfer_ref": None, "payment_date": None, "payer": None,
-                "method": "unknown", "text_source": None}
+                "method": "unknown", "text_source": None, "mailboxes": [],
+                "confidence": dict.fromkeys(("codes", "amount", "iban", "transfer_ref",
+                                             "payment_date", "payer"))}
 
 
 def extract_one(path: str, settings: Settings, ocr: Any) -> dict[str, Any]:
@@ -205,12 +207,17 @@ def extract_one(path: str, settings: Settings, ocr: Any) -> dict[str, Any]:
         "currency": fields.currency, "iban": fields.iban, "transfer_ref": fields.transfer_ref,
         "payment_date": _iso(fields.payment_date), "payer": fields.payer,
         "method": fields.method, "text_source": reading.text_source,
+        "mailboxes": list(fields.mailboxes),
+        "confidence": {name: fields.confidence.get(name)
+                       for name in EMPTY_FIELDS["confidence"]},
     })
+    if fields.disputed:  # what the two OCR engines read differently
+        result["disputed"] = dict(fields.disputed)
     return result
 
 
 def extract(settings: Settings, files: Iterable[str], as_json: bool) -> int:
-    ocr = default_ocr()
+    ocr = default_ocr(settings.ocr.second_engine)
     for path in files:
         try:
             result = extract_one(path, settings, ocr)
@@ -236,7 +243,7 @@ def _print_fields(result: dict[str, Any]) -> None:
 
 def _pipeline(settings: Settings, db: Database):  # noqa: ANN202
     from app.pipeline import Pipeline
-    return Pipeline(settings, db, ocr=default_ocr())
+    return Pipeline(settings, db, ocr=default_ocr(settings.ocr.second_engine))
 
 
 pipeline_for = _pipeline

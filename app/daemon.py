@@ -54,8 +54,9 @@ class SourceWatcher(threading.Thread):
             except SourceUnreachable as exc:
                 self._back_off(exc.reason)
             except Exception as exc:  # noqa: BLE001 - one bad cycle never kills the watcher
+                # not the source's fault (the database, a bug): said so, never "unreachable"
                 log.exception("source=%s cycle failed", self.settings.name)
-                self._back_off(f"unexpected error: {exc}")
+                self._back_off(f"{type(exc).__name__}: {exc}", unreachable=False)
         self._close()
         log.info("source=%s watcher stopped after %d message(s)", self.settings.name,
                  self.taken)
@@ -65,7 +66,8 @@ class SourceWatcher(threading.Thread):
             self.source = open_source(self.settings, self.pipeline.settings.limits)
         for incoming in self.source.fetch():
             outcome = self.pipeline.take_in(incoming)  # committed before the move
-            self.source.settle(incoming, outcome.settlement)
+            if not outcome.in_progress:  # else the process working on it settles it
+                self.source.settle(incoming, outcome.settlement)
             self.taken += 1
             if self.stop.is_set():
                 return
@@ -83,12 +85,13 @@ class SourceWatcher(threading.Thread):
             interval = min(interval, FOLDER_POLL_SECONDS)
         self.stop.wait(interval)
 
-    def _back_off(self, reason: str) -> None:
+    def _back_off(self, reason: str, unreachable: bool = True) -> None:
         self._close()
         self.failures += 1
         delay = min(BACKOFF_FIRST_SECONDS * 2 ** (self.failures - 1), BACKOFF_MAX_SECONDS)
-        log.warning("source=%s unreachable (attempt %d): %s; retrying in %.0fs",
-                    self.settings.name, self.failures, reason, delay)
+        log.warning("source=%s %s (attempt %d): %s; retrying in %.0fs", self.settings.name,
+                    "unreachable" if unreachable else "cycle failed", self.failures, reason,
+                    delay)
         self.stop.wait(delay)
 
     def _close(self) -> None:

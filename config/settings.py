@@ -72,6 +72,17 @@ class RenewalSettings:
 PAID_ON = ("proof", "statement", "proof_then_statement")
 
 
+OCR_SECOND_ENGINE = ("always", "doubtful", "off")
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """The second OCR engine (PP-OCR) beside Tesseract: on every image page (``always``),
+    only where Tesseract's reading is doubtful (``doubtful``), or never (``off``)."""
+
+    second_engine: str = "always"
+
+
 @dataclass(frozen=True)
 class MatchingSettings:
     underpayment_tolerance: Decimal = Decimal("0.00")
@@ -130,6 +141,7 @@ class Settings:
     matching: MatchingSettings = field(default_factory=MatchingSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    ocr: OcrSettings = field(default_factory=lambda: OcrSettings())
     sender_name: str = "Amministrazione PEC"
     origin: str = "embedded defaults"
 
@@ -163,6 +175,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "ocr_seconds_per_page": (_NUM, False), "message_seconds": (_NUM, False),
         "max_pdf_inflated_bytes": (_INT, False), "max_text_chars": (_INT, False),
     },
+    "ocr": {"second_engine": (_STR, False)},
     "review": {
         "host": (_STR, False), "port": (_INT, False), "secret_key_env": (_STR, False),
         "undo_seconds": (_NUM, False), "session_hours": (_NUM, False),
@@ -260,6 +273,10 @@ RANGES: dict[str, tuple[float, float]] = {
     "limits.max_pages": (1, 10000),
     "limits.max_page_pixels": (10_000, 2_000_000_000),
     "limits.ocr_seconds_per_page": (0.01, 3600),
+    "limits.message_seconds": (0.5, 86400),
+    "limits.max_pdf_inflated_bytes": (1024, 2 ** 34),
+    "limits.max_text_chars": (1024, 2 ** 31),
+    "settle_seconds": (0, 60),
 }
 MAX_TOLERANCE = Decimal("5.00")
 
@@ -303,9 +320,8 @@ def _source(check: _Checker, raw: Any, index: int, base: Path) -> SourceSettings
                 raise check.fail(f"{where}.{key}", "not a key of a folder source")
         if "path" not in table:
             raise check.fail(f"{where}.path", "missing required key for a folder source")
-        settle = check.positive(f"{where}.settle_seconds", table.get("settle_seconds", 1.0))
-        if settle > 60:
-            raise check.fail(f"{where}.settle_seconds", f"must be at most 60; got {settle!r}")
+        settle = check.number(f"{where}.settle_seconds", table.get("settle_seconds", 1.0),
+                              *RANGES["settle_seconds"])
         return SourceSettings(**common, path=_resolve(base, table["path"]),
                               settle_seconds=settle)
     for key in ("host", "username"):
@@ -416,6 +432,14 @@ def _limits(check: _Checker, table: dict) -> LimitSettings:
     return LimitSettings(**values)
 
 
+def _ocr(check: _Checker, table: dict) -> OcrSettings:
+    second = table.get("second_engine", OcrSettings.second_engine)
+    if second not in OCR_SECOND_ENGINE:
+        raise check.fail("ocr.second_engine", f"must be one of {', '.join(OCR_SECOND_ENGINE)}; "
+                                              f"got {second!r}")
+    return OcrSettings(second_engine=second)
+
+
 def _review(check: _Checker, table: dict) -> ReviewSettings:
     def number(key: str, low: float, high: float) -> float:
         value = table.get(key, getattr(ReviewSettings, key))
@@ -486,6 +510,7 @@ def parse_settings(data: dict[str, Any], base: Path, origin: str) -> Settings:
         matching=_matching(check, tables["matching"]),
         limits=_limits(check, tables["limits"]),
         review=_review(check, tables["review"]),
+        ocr=_ocr(check, tables["ocr"]),
         sender_name=outbox.get("sender_name", Settings.sender_name),
         origin=origin,
     )

@@ -189,6 +189,14 @@ def _send(session_factory: SessionFactory, mail_id: int, key: str, message: Emai
         with session_factory() as session:
             _record_failure(session, session.get(OutgoingMailRow, mail_id), exc, policy, now)
         return False
+    except Exception as exc:  # noqa: BLE001 - a bug in a transport: retried, never lost
+        log.exception("mail id=%s event=%s: internal error in send", mail_id, key)
+        failure = SourceUnreachable(f"internal error in send: {type(exc).__name__}: "
+                                    + " ".join(str(exc).split())[:300])
+        with session_factory() as session:
+            _record_failure(session, session.get(OutgoingMailRow, mail_id), failure, policy,
+                            now)
+        return False
     with session_factory() as session:
         row = session.get(OutgoingMailRow, mail_id)
         row.sent_at = now

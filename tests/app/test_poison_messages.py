@@ -84,10 +84,11 @@ def _check_outcomes(folder: Path, config: Path) -> None:
     assert not any("internal error" in reason for reason in reasons), reasons
     # each paid order mailed exactly once
     paid = [o for o in orders.values() if o["status"] == "paid"]
-    # (a body-only message that quotes a code is a claim: its sender is asked, once, for the
-    # bank's document; that request is no payment mail)
-    mails = [m for m in _mails(folder) if "Documento della banca" not in m[1]]
-    assert len(mails) == len(paid) and len(set(mails)) == len(mails)
+    mails = _mails(folder)
+    assert len(set(mails)) == len(mails)  # nothing sent twice
+    # a claim written in a body is asked, once, for the bank's document: not a confirmation
+    confirmations = [m for m in mails if m[1].startswith("Pagamento ricevuto")]
+    assert len(confirmations) == len(paid)
     assert sorted(p.name for p in (folder / "inbox").iterdir() if p.is_file()) == []
     quarantined = {p.name for p in (folder / "inbox" / "quarantine").iterdir()}
     assert {p.filename for p in poisons() if p.expected == "quarantined"} == quarantined
