@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", required=True)
     leaf(commands, "run", "the daemon: watch sources and run due jobs")
     leaf(commands, "review", "the accounting review web UI")
+    leaf(commands, "status", "the service at a glance").add_argument("--json",
+                                                                     action="store_true")
     demo = leaf(commands, "demo", "sample orders and receipts through the pipeline")
     demo.add_argument("--dir", default="var/demo", help="working folder (reset each run)")
     return parser
@@ -100,7 +102,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return commands.extract(settings, args.files, as_json=args.json)
     if args.command == "review":
         raise ConfigError("review: the web UI is not part of this version yet")
-    db = commands.open_database(settings)
+    db = commands.open_database(settings, patient=args.command in ("run", "poll"))
     try:
         if args.command == "init":
             return commands.init(settings, db)
@@ -114,6 +116,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return commands.poll_once(settings, db)
         if args.command == "run":
             return commands.run_daemon(settings, db)
+        if args.command == "status":
+            from app.status import status
+            return status(settings, db, as_json=args.json)
     finally:
         db.dispose()
     raise ConfigError(f"usage: unknown command {args.command}")

@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,11 @@ from store.orderbook import import_orders
 log = logging.getLogger("pec_intake")
 
 
-def open_database(settings: Settings) -> Database:
-    return Database(settings.database_url)
+def open_database(settings: Settings, patient: bool = False) -> Database:
+    """``patient``: the daemon and ``poll --once`` wait ``database.retry_seconds`` for a
+    database that is down; a command a person types fails at once, with the reason."""
+    pool = settings.database if patient else replace(settings.database, retry_seconds=0)
+    return Database(settings.database_url, pool)
 
 
 def _print_json(items: list[dict[str, Any]]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import renewals
+from app import metrics, renewals
 from app.errors import BadMessage, SourceUnreachable
 from config.settings import Settings
 from intake.message import ParsedMessage, arrival_facts, parse_incoming
@@ -36,7 +37,7 @@ from matching.decide import (
 )
 from notifier import compose, outbox
 from notifier.transport import FolderTransport, MailTransport, SmtpTransport
-from store import audit
+from store import audit, operations
 from store.db import Database
 from store.duplicates import prior_payment
 from store.models import (
@@ -73,6 +74,9 @@ class Outcome:
     reason: str | None
     order_codes: tuple[str, ...] = ()
     already_known: bool = False
+    # another worker holds a live claim on the message: leave it where it is (that worker
+    # settles it; if it dies, its claim expires and the message is taken in again)
+    deferred: bool = False
 
     @property
     def settlement(self) -> Settlement:
@@ -107,10 +111,12 @@ class Pipeline:
                  transport: MailTransport | None = None) -> None:
         self.settings = settings
         self.db = db
-        self.ocr = ocr
+        self.ocr = metrics.TimedOcr(ocr) if ocr is not None else None
         self.clock = clock
         self.originals = OriginalStore(settings.originals_dir)
         self.transport = transport or _default_transport(settings)
+        self.worker = operations.worker_id()
+        self._heartbeat = ClaimHeartbeat(self)
 
     # --- the story ------------------------------------------------------------------------
 
@@ -125,12 +131,16 @@ class Pipeline:
         return summary
 
     def poll_source(self, source_settings, summary: PollSummary) -> None:  # noqa: ANN001
+        taken = 0
         try:
             source = open_source(source_settings, self.settings.limits)
             try:
                 for incoming in source.fetch():
                     outcome = self.take_in(incoming)
+                    if outcome.deferred:
+                        continue
                     source.settle(incoming, outcome.settlement)
+                    taken += 1
                     if outcome.already_known:
                         summary.already_known += 1
                     else:
@@ -140,6 +150,19 @@ class Pipeline:
         except SourceUnreachable as exc:
             log.warning("source=%s unreachable: %s", source_settings.name, exc.reason)
             summary.unreachable.append(source_settings.name)
+            self.record_poll(source_settings.name, exc.reason, taken)
+            return
+        self.record_poll(source_settings.name, None, taken)
+
+    def record_poll(self, source: str, error: str | None, taken: int = 0) -> None:
+        """The poll's result for ``status``; never in the way of the intake itself."""
+        if error is not None:
+            metrics.source_error(source)
+        try:
+            with self.db.session() as session:
+                operations.record_poll(session, source, self.clock(), error, taken)
+        except Exception:  # noqa: BLE001 - a status row is not worth a failed poll
+            log.warning("source=%s poll result not recorded", source, exc_info=True)
 
     def take_in(self, incoming: IncomingMessage) -> Outcome:
         """Processes one message exactly once and returns its committed outcome."""
@@ -147,13 +170,14 @@ class Pipeline:
         message_id, _facts = arrival_facts(incoming)
         known = self._known_outcome(incoming, message_id)
         if known is None:
-            self.originals.put(incoming.raw)
+            if not self._claim(incoming):
+                log.info("source=%s id=%s claimed by another worker: left to it",
+                         incoming.source, incoming.key)
+                return Outcome(0, "claimed", None, deferred=True)
             try:
-                known = self._process(incoming)
-            except (IntegrityError, OrderNoLongerPending):
-                # another process recorded this message or paid this order first:
-                # what it committed is the truth; re-read or re-decide against it.
-                known = self._known_outcome(incoming, message_id) or self._process(incoming)
+                known = self._take_in_claimed(incoming, message_id)
+            finally:
+                self._heartbeat.drop((incoming.source, incoming.stable_id))
         log.info("source=%s id=%s message_id=%s outcome=%s%s reason=%s took=%.3fs",
                  incoming.source, incoming.key, message_id or "-",
                  known.status + (" (already recorded)" if known.already_known else ""),
@@ -161,8 +185,39 @@ class Pipeline:
                  known.reason or "-", time.monotonic() - started)
         return known
 
+    def _take_in_claimed(self, incoming: IncomingMessage, message_id: str | None) -> Outcome:
+        known = self._known_outcome(incoming, message_id)  # settled just before we came?
+        if known is None:
+            self.originals.put(incoming.raw)
+            try:
+                known = self._process(incoming)  # ends the claim in its transaction
+            except (IntegrityError, OrderNoLongerPending):
+                # another process recorded this message or paid this order first:
+                # what it committed is the truth; re-read or re-decide against it.
+                known = self._known_outcome(incoming, message_id) or self._process(incoming)
+        if known.already_known:
+            self._release(incoming)
+        else:
+            metrics.message_outcome(known.status)
+        return known
+
+    def _claim(self, incoming: IncomingMessage) -> bool:
+        with self.db.session() as session:
+            taken = operations.claim(session, incoming.source, incoming.stable_id,
+                                     self.clock(), self.settings.service.claim_lease_seconds,
+                                     self.worker)
+        if taken:
+            self._heartbeat.hold((incoming.source, incoming.stable_id))
+        return taken
+
+    def _release(self, incoming: IncomingMessage) -> None:
+        with self.db.session() as session:
+            operations.release(session, incoming.source, incoming.stable_id)
+
     def _process(self, incoming: IncomingMessage) -> Outcome:
         with self.db.session() as session:
+            # the claim ends with the outcome: both commit, or neither
+            operations.release(session, incoming.source, incoming.stable_id)
             receipt = self._record_arrival(session, incoming)
             try:
                 parsed = parse_incoming(incoming, self.settings.limits)
@@ -265,10 +320,12 @@ class Pipeline:
                                   neighbour_amount(fields, reading.text_source))
         prior = self._prior_receipt(session, receipt, reading)
         matching = self.settings.matching
-        return decide(fields, orders, matching.our_ibans, prior, sender=sender,
-                      certified_sender=certified, today=self.clock().date(),
-                      tolerance=matching.underpayment_tolerance,
-                      text_source=reading.text_source)
+        decision = decide(fields, orders, matching.our_ibans, prior, sender=sender,
+                          certified_sender=certified, today=self.clock().date(),
+                          tolerance=matching.underpayment_tolerance,
+                          text_source=reading.text_source)
+        metrics.match_outcome(decision.outcome)
+        return decision
 
     def _prior_receipt(self, session: Session, receipt: MessageRow,
                        reading: Reading) -> PriorReceipt | None:
@@ -365,6 +422,44 @@ class Pipeline:
 
     def _sender(self) -> str:
         return outbox.sender_address(self.settings)
+
+
+class ClaimHeartbeat:
+    """Renews the leases of the claims this process holds, every third of a lease, so a
+    long message (pages of OCR) keeps its claim while a dead worker's expires."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.held: set[tuple[str, str]] = set()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def hold(self, key: tuple[str, str]) -> None:
+        with self.lock:
+            self.held.add(key)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._loop, name="claim-heartbeat",
+                                               daemon=True)
+                self.thread.start()
+
+    def drop(self, key: tuple[str, str]) -> None:
+        with self.lock:
+            self.held.discard(key)
+
+    def _loop(self) -> None:
+        lease = self.pipeline.settings.service.claim_lease_seconds
+        while True:
+            time.sleep(max(lease / 3, 0.5))
+            with self.lock:
+                keys = sorted(self.held)
+            if not keys:
+                continue
+            try:
+                with self.pipeline.db.session() as session:
+                    operations.renew(session, keys, self.pipeline.clock(), lease,
+                                     self.pipeline.worker)
+            except Exception:  # noqa: BLE001 - the next beat tries again
+                log.warning("claim leases not renewed", exc_info=True)
 
 
 def _nothing_to_decide_on(reading: Reading) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,21 +12,33 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import ConfigError
+from config.settings import DatabaseSettings
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool: DatabaseSettings | None = None) -> Engine:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    options: dict = {}
+    if not url.startswith("sqlite"):
+        pool = pool or DatabaseSettings()
+        # pre_ping: a connection the server dropped (restart, failover, idle timeout) is
+        # replaced at checkout instead of failing the next unit of work
+        options = {"pool_pre_ping": True, "pool_size": pool.pool_size,
+                   "max_overflow": pool.max_overflow, "pool_timeout": pool.pool_timeout_seconds,
+                   "pool_recycle": pool.pool_recycle_seconds}
+        if url.startswith("postgresql"):
+            options["connect_args"] = {"connect_timeout": max(1, int(
+                pool.connect_timeout_seconds)), "application_name": "pec-intake"}
     try:
-        engine = create_engine(url, future=True)
+        engine = create_engine(url, future=True, **options)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigError(f"database.url: cannot use {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
@@ -79,15 +92,60 @@ def migrate(engine: Engine) -> tuple[str | None, str | None]:
 class Database:
     """One engine and its session factory; the schema is brought to head on first use."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, settings: DatabaseSettings | None = None) -> None:
+        self.settings = settings or DatabaseSettings()
+        self.engine = make_engine(url, self.settings)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._ready = False
         self._lock = threading.Lock()
 
+    def ping(self) -> None:
+        """Raises when the database does not answer (``/healthz``)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def _wait_for_database(self) -> None:
+        deadline = time.monotonic() + self.settings.retry_seconds
+        delay = 0.5
+        while True:
+            try:
+                self.ping()
+                return
+            except OperationalError as exc:
+                if time.monotonic() + delay > deadline:
+                    return  # migrate() reports it, with the URL, as a configuration error
+                log.warning("database unreachable, retrying in %.1fs: %s", delay,
+                            str(exc.orig or exc).splitlines()[0])
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _connect_with_retry(self, session: Session) -> None:
+        """Opens the unit of work's connection; a database that is down or restarting
+        is waited for (with backoff, up to ``database.retry_seconds``) instead of failing
+        the work at once. A connection lost in the middle of a unit of work rolls it back
+        (nothing half-done is kept) and the caller's next attempt comes here."""
+        deadline = time.monotonic() + self.settings.retry_seconds
+        delay = 0.5
+        while True:
+            try:
+                session.connection()
+                return
+            except (OperationalError, DBAPIError) as exc:
+                if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError) \
+                        and not exc.connection_invalidated:
+                    raise
+                session.rollback()
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database unreachable, retrying in %.1fs: %s", delay,
+                            str(exc.orig or exc).splitlines()[0])
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
     def ensure_schema(self) -> None:
         with self._lock:  # the daemon's source threads may all start at once
             if not self._ready:
+                self._wait_for_database()
                 migrate(self.engine)
                 self._ready = True
 
@@ -97,6 +155,7 @@ class Database:
         self.ensure_schema()
         session = self._sessions()
         try:
+            self._connect_with_retry(session)
             yield session
             session.commit()
         except BaseException:
