@@ -89,9 +89,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+class JournalFormatter(logging.Formatter):
+    """Under systemd (stderr is the journal: ``$JOURNAL_STREAM``) each line starts with its
+    syslog priority, ``<3>`` for an error, which journald records as PRIORITY (so
+    ``journalctl -p err`` finds them); the journal adds the time itself."""
+
+    PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4,
+                  logging.INFO: 6, logging.DEBUG: 7}
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = self.PRIORITIES.get(record.levelno, 6)
+        text = super().format(record)
+        return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
+
+
+def _under_journal() -> bool:
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        device, inode = (int(x) for x in stream.split(":"))
+        st = os.fstat(sys.stderr.fileno())
+    except (ValueError, OSError):
+        return False
+    return (st.st_dev, st.st_ino) == (device, inode)
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if _under_journal():
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JournalFormatter("%(levelname)s %(name)s %(message)s"))
     for noisy in ("pdfminer", "PIL", "alembic", "imapclient", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

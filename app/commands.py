@@ -235,6 +235,9 @@ def run_daemon(settings: Settings, db: Database) -> int:
     """The daemon (``app.daemon``): watches every source until SIGTERM/SIGINT."""
     from app.daemon import run
     db.ensure_schema()
+    if settings.service.workers > 1:
+        from app.service import run_workers
+        return run_workers(settings, db, logging.getLevelName(logging.getLogger().level))
     return run(settings, db, _pipeline(settings, db))
 
 

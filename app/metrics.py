@@ -19,8 +19,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
-
 MESSAGES = Counter("pec_intake_messages", "Messages taken in, by outcome", ["outcome"])
 MATCHES = Counter("pec_intake_match_outcomes", "Match decisions, by outcome", ["outcome"])
 OCR_SECONDS = Histogram("pec_intake_ocr_seconds_per_page", "OCR time per page read",
@@ -138,7 +136,7 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 def registry(overview) -> CollectorRegistry:  # noqa: ANN001
     """What ``/metrics`` serves: this process's (or every worker's) counters and the
     database's gauges."""
-    if MULTIPROCESS:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
         reg = CollectorRegistry()
         multiprocess.MultiProcessCollector(reg)

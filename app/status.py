@@ -11,8 +11,8 @@ from store.db import Database
 from store.operations import overview
 
 
-def collect(settings: Settings, db: Database) -> dict[str, Any]:
-    with db.session() as session:
+def collect(settings: Settings, db: Database, wait: bool = True) -> dict[str, Any]:
+    with db.session(wait=wait) as session:
         return overview(session, [(s.name, s.kind) for s in settings.sources],
                         datetime.now(UTC))
 

@@ -142,20 +142,23 @@ class Database:
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    def ensure_schema(self) -> None:
+    def ensure_schema(self, wait: bool = True) -> None:
         with self._lock:  # the daemon's source threads may all start at once
             if not self._ready:
-                self._wait_for_database()
+                if wait:
+                    self._wait_for_database()
                 migrate(self.engine)
                 self._ready = True
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back if it raises."""
-        self.ensure_schema()
+    def session(self, wait: bool = True) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back if it raises.
+        ``wait=False``: a database that is down fails at once (a health check, a scrape)."""
+        self.ensure_schema(wait)
         session = self._sessions()
         try:
-            self._connect_with_retry(session)
+            if wait:
+                self._connect_with_retry(session)
             yield session
             session.commit()
         except BaseException:
