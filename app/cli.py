@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.errors import ConfigError
 from config.settings import Settings, load_settings
+from core.errors import ConfigError
 
 log = logging.getLogger("pec_intake")
 
@@ -54,6 +54,28 @@ def build_parser() -> argparse.ArgumentParser:
     receipts_list = leaf(receipts, "list", "list receipts and their outcome")
     receipts_list.add_argument("--json", action="store_true")
     receipts_list.add_argument("--status")
+    receipts_match = leaf(receipts, "match", "a person's match: receipt ID paid these orders")
+    receipts_match.add_argument("id", type=int)
+    receipts_match.add_argument("codes", nargs="+")
+    receipts_match.add_argument("--by", default="cli")
+    receipts_match.add_argument("--reason")
+    receipts_dismiss = leaf(receipts, "dismiss", "not a payment: out of the review queue")
+    receipts_dismiss.add_argument("id", type=int)
+    receipts_dismiss.add_argument("--reason", required=True)
+    receipts_dismiss.add_argument("--by", default="cli")
+    receipts_requeue = leaf(receipts, "requeue", "back into the review queue")
+    receipts_requeue.add_argument("id", type=int)
+    receipts_requeue.add_argument("--by", default="cli")
+
+    users = commands.add_parser("users", help="people of the review UI").add_subparsers(
+        dest="users_command", required=True, parser_class=_Parser)
+    users_add = leaf(users, "add", "create a user (password on standard input)")
+    users_add.add_argument("name")
+    users_add.add_argument("--role", required=True, choices=["accountant", "viewer"])
+    users_add.add_argument("--password-stdin", action="store_true")
+    leaf(users, "list", "list users").add_argument("--json", action="store_true")
+    leaf(users, "disable", "a disabled user cannot log in").add_argument("name")
+    leaf(users, "enable", "allow a disabled user again").add_argument("name")
 
     extract = leaf(commands, "extract", "read payment fields from files")
     extract.add_argument("files", nargs="+")
@@ -127,8 +149,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from app import commands
     if args.command == "extract":
         return commands.extract(settings, args.files, as_json=args.json)
-    if args.command == "review":
-        raise ConfigError("review: the web UI is not part of this version yet")
+    from app import commands_review as review
     db = commands.open_database(settings, patient=args.command in ("run", "poll"))
     try:
         if args.command == "init":
@@ -138,7 +159,22 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 return commands.orders_import(db, Path(args.file))
             return commands.orders_list(db, args.status, as_json=args.json)
         if args.command == "receipts":
+            if args.receipts_command == "match":
+                return review.receipts_match(db, settings, args.id, args.codes, args.by,
+                                             args.reason)
+            if args.receipts_command == "dismiss":
+                return review.receipts_dismiss(db, settings, args.id, args.reason, args.by)
+            if args.receipts_command == "requeue":
+                return review.receipts_requeue(db, settings, args.id, args.by)
             return commands.receipts_list(db, args.status, as_json=args.json)
+        if args.command == "users":
+            if args.users_command == "add":
+                return review.users_add(db, args.name, args.role, args.password_stdin)
+            if args.users_command == "list":
+                return review.users_list(db, as_json=args.json)
+            return review.users_set_disabled(db, args.name, args.users_command == "disable")
+        if args.command == "review":
+            return review.review(settings, db)
         if args.command == "poll":
             return commands.poll_once(settings, db)
         if args.command == "run":

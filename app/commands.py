@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.errors import BadMessage, ConfigError
 from config.settings import Settings
+from core.errors import BadMessage, ConfigError
 from intake.message import parse_incoming
 from intake.reading import read_message
 from intake.sources.base import IncomingMessage
@@ -111,7 +111,8 @@ def orders_list(db: Database, status: str | None, as_json: bool) -> int:
 
 # --- receipts -----------------------------------------------------------------------------
 
-def receipt_json(row: MessageRow, decision: MatchDecisionRow | None) -> dict[str, Any]:
+def receipt_json(row: MessageRow, decision: MatchDecisionRow | None,
+                 review: Any = None) -> dict[str, Any]:
     combined = next((e for e in reversed(row.extractions) if e.document_id is None), None)
     return {
         "id": row.id, "source": row.source, "source_ref": row.source_ref,
@@ -134,6 +135,8 @@ def receipt_json(row: MessageRow, decision: MatchDecisionRow | None) -> dict[str
         "documents": [{"filename": d.filename, "kind": d.kind, "origin": d.origin,
                        "sha256": d.sha256, "text_source": d.text_source, "error": d.error}
                       for d in row.documents],
+        "reviewed_by": review.reviewed_by if review is not None else None,
+        "reviewed_at": _iso(review.reviewed_at) if review is not None else None,
     }
 
 
@@ -149,13 +152,26 @@ def receipts_list(db: Database, status: str | None, as_json: bool) -> int:
                     MatchDecisionRow.message_id.in_([r.id for r in rows]))
                     .order_by(MatchDecisionRow.id)):
                 decisions[decision.message_id] = decision
-        items = [receipt_json(row, decisions.get(row.id)) for row in rows]
+        reviews = _reviews(session, [r.id for r in rows])
+        items = [receipt_json(row, decisions.get(row.id), reviews.get(row.id)) for row in rows]
     if as_json:
         _print_json(items)
     else:
         _print_table(items, ["id", "source", "filename", "status", "codes", "amount",
                              "order_codes", "reason"])
     return 0
+
+
+def _reviews(session: Any, ids: list[int]) -> dict[int, Any]:
+    """Who decided each receipt (the review UI's state), for reviewed_by / reviewed_at."""
+    from store.reviews import ReceiptReviewRow
+    found: dict[int, Any] = {}
+    for start in range(0, len(ids), 500):
+        for row in session.scalars(select(ReceiptReviewRow).where(
+                ReceiptReviewRow.message_id.in_(ids[start:start + 500]),
+                ReceiptReviewRow.reviewed_by.is_not(None))):
+            found[row.message_id] = row
+    return found
 
 
 # --- extract ------------------------------------------------------------------------------

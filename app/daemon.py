@@ -18,9 +18,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.errors import SourceUnreachable
 from app.pipeline import Pipeline
 from config.settings import Settings, SourceSettings
+from core.errors import SourceUnreachable
 from intake.sources import open_source
 from store.db import Database
 

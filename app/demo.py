@@ -9,7 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
-from app.errors import ConfigError
+from core.errors import ConfigError
+from core.status import ReceiptStatus
 
 MARKER = ".pec-intake-demo"
 
@@ -80,7 +81,7 @@ def _run(folder: Path, inbox_items, write_scenario) -> int:  # noqa: ANN001
     _table(["file", "what it is", "status", "orders"], rows)
     print("\nWhy the others were not paid (the review queue reads the same)")
     for r in receipts:
-        if r["status"] != "matched":
+        if r["status"] != ReceiptStatus.MATCHED:
             print(f"  #{r['id']} {r.get('source_ref') or r['filename']}: {r['status']}: "
                   f"{r['reason']}")
     _show_outbox(folder / "var/outbox")

@@ -1,38 +1,15 @@
-"""The one hierarchy of *expected* failures.
+"""Re-export of ``core.errors`` for code written before the layers were enforced.
 
-Each carries a human reason: the text becomes a quarantine reason, a review reason or the
-one-line message of an exit-2 error. Anything not derived from ``IntakeError`` is a bug: it is
-logged with context and never swallowed.
+New code imports from ``core.errors``; nothing below ``app`` may import this module.
 """
-from __future__ import annotations
+from core.errors import (  # noqa: F401
+    BadDocument,
+    BadMessage,
+    ConfigError,
+    IntakeError,
+    NeedsOcr,
+    SourceUnreachable,
+)
 
-
-class IntakeError(Exception):
-    """Base of every expected failure; ``reason`` is what a person reads."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.reason
-
-
-class ConfigError(IntakeError):
-    """The configuration file or the command line is wrong (exit status 2)."""
-
-
-class BadMessage(IntakeError):
-    """An incoming message cannot be parsed at all (empty, not MIME, ...): quarantined."""
-
-
-class BadDocument(IntakeError):
-    """A document inside a message cannot be read (corrupt, encrypted, over a limit)."""
-
-
-class NeedsOcr(BadDocument):
-    """A document has no usable text layer and no OCR engine is available to read it."""
-
-
-class SourceUnreachable(IntakeError):
-    """A configured source (folder, IMAP server) cannot be reached right now; retried later."""
+__all__ = ["BadDocument", "BadMessage", "ConfigError", "IntakeError", "NeedsOcr",
+           "SourceUnreachable"]

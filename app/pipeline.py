@@ -14,28 +14,28 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import effects
 from app import metrics, renewals
-from app.errors import BadMessage, SourceUnreachable
 from config.settings import Settings
+from core.errors import BadMessage, SourceUnreachable
+from core.status import ReceiptStatus
 from intake.message import ParsedMessage, arrival_facts, parse_incoming
 from intake.reading import Reading, read_message
 from intake.sources import IncomingMessage, Settlement, open_source
 from intake.text import OcrEngine
 from matching.decide import (
     MATCHED,
-    SUPPORT,
     MatchDecision,
     PriorReceipt,
     decide,
     neighbour_amount,
 )
-from notifier import compose, outbox
+from notifier import outbox
 from notifier.transport import FolderTransport, MailTransport, SmtpTransport
 from store import audit, operations
 from store.db import Database
@@ -43,24 +43,17 @@ from store.duplicates import prior_payment
 from store.models import (
     DocumentRow,
     ExtractionRow,
-    MatchDecisionRow,
     MessageRow,
-    ReceiptOrderRow,
 )
 from store.orderbook import (
     OrderNoLongerPending,
     candidate_orders,
-    flag_order,
-    mark_paid,
-    orders_for_codes,
-    route_to_support,
-    to_order,
 )
 from store.originals import OriginalStore
 
 log = logging.getLogger("pec_intake.pipeline")
 
-QUARANTINED, PEC_RECEIPT = "quarantined", "pec_receipt"
+QUARANTINED, PEC_RECEIPT = ReceiptStatus.QUARANTINED, ReceiptStatus.PEC_RECEIPT
 
 
 def utcnow() -> datetime:
@@ -231,15 +224,17 @@ class Pipeline:
             reading = read_message(parsed, self.settings.limits, self.ocr)
             self._record_reading(session, receipt, reading)
             if _nothing_to_decide_on(reading):
-                status = "unmatched" if reading.needs_ocr else QUARANTINED
+                status = ReceiptStatus.UNMATCHED if reading.needs_ocr else QUARANTINED
                 reason = "; ".join(reading.problems) or "no readable document"
                 return self._finish(session, receipt, status, reason)
             decision = self._decide(session, receipt, reading)
-            codes = self._apply(session, receipt, parsed, reading, decision)
             reason = decision.reason
             if decision.outcome != MATCHED and reading.problems:
                 reason += "; also: " + "; ".join(reading.problems)  # what the reviewer lacks
-            return self._finish(session, receipt, decision.outcome, reason, codes)
+            applied = effects.apply_decision(
+                session, receipt, decision, settings=self.settings, clock=self.clock,
+                amount=reading.fields.amount, reason=reason)
+            return Outcome(receipt.id, applied.status, applied.reason, applied.order_codes)
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -269,12 +264,12 @@ class Pipeline:
         receipt = MessageRow(
             source=incoming.source, source_key=incoming.stable_id, source_ref=incoming.key,
             sha256=self.originals_digest(incoming), size=len(incoming.raw),
-            filename=incoming.filename, status="received", received_at=self.clock(),
+            filename=incoming.filename, status=ReceiptStatus.RECEIVED, received_at=self.clock(),
             message_id=message_id, metadata_json={**incoming.metadata, **facts} or None,
         )
         session.add(receipt)
         session.flush()  # raises IntegrityError if another process recorded it first
-        audit.record(session, receipt, "status", "received",
+        audit.record(session, receipt, "status", ReceiptStatus.RECEIVED,
                      reason=f"taken in from {incoming.source} ({incoming.key})")
         return receipt
 
@@ -334,76 +329,10 @@ class Pipeline:
                       if d.document.origin != "body"]
         return prior_payment(session, receipt.id, receipt.sha256, doc_hashes, reading.fields)
 
-    def _apply(self, session: Session, receipt: MessageRow, parsed: ParsedMessage,
-               reading: Reading, decision: MatchDecision) -> tuple[str, ...]:
-        """Effects of a decision, in the message's transaction."""
-        self._record_decision(session, receipt, decision)
-        if decision.outcome in (MATCHED, SUPPORT):
-            for code in decision.order_codes:
-                why = decision.support_reason(code)
-                if why is None:
-                    self._pay_order(session, receipt, code, reading, decision)
-                else:
-                    self._route_to_support(session, receipt, code, reading, decision, why)
-        else:
-            receipt.duplicate_of_id = decision.duplicate_of
-        for flag in decision.flags:  # refund / double payment review: for a person to see
-            flag_order(session, flag.code, flag.flag, f"receipt #{receipt.id}: {flag.reason}")
-        return decision.order_codes
-
-    def _route_to_support(self, session: Session, receipt: MessageRow, code: str,
-                          reading: Reading, decision: MatchDecision, why: str) -> None:
-        """Paid, but the online procedure cannot renew it: no renewal job; the customer is
-        told the payment arrived and sales support will renew."""
-        paid = self._paid_amount(session, code, reading, decision)
-        row = route_to_support(session, code, paid, self.clock(),
-                               f"receipt #{receipt.id}: {decision.reason}", why)
-        session.add(ReceiptOrderRow(message_id=receipt.id, order_id=row.id, amount=paid))
-        mail = compose.payment_received_support(to_order(row), paid, self.settings.sender_name)
-        outbox.queue(session, mail, f"payment-received-support:{code}:{receipt.id}", row.id,
-                     self._sender().split("@")[-1])
-
-    @staticmethod
-    def _paid_amount(session: Session, code: str, reading: Reading,
-                     decision: MatchDecision) -> Decimal:
-        """What this receipt paid for ``code``: the amount read when it pays one order; the
-        order's own price when one payment covers several."""
-        if len(decision.order_codes) == 1 and reading.fields.amount:
-            return reading.fields.amount
-        return orders_for_codes(session, [code])[code].amount
-
-    def _record_decision(self, session: Session, receipt: MessageRow,
-                         decision: MatchDecision) -> None:
-        session.add(MatchDecisionRow(
-            message_id=receipt.id, outcome=decision.outcome, reason=decision.reason,
-            order_codes=list(decision.order_codes),
-            candidates=[{"code": c.code, "score": c.score, "reasons": list(c.reasons)}
-                        for c in decision.candidates],
-            flags=[{"code": f.code, "flag": f.flag, "reason": f.reason} for f in decision.flags]
-            + [{"code": code, "flag": SUPPORT, "reason": why} for code, why in decision.support],
-            inputs=decision.inputs, decided_at=self.clock()))
-
-    def _pay_order(self, session: Session, receipt: MessageRow, code: str, reading: Reading,
-                   decision: MatchDecision) -> None:
-        """pending -> paid, then the renewal job and the confirmation mail, all in the
-        same transaction as the decision (the transactional outbox)."""
-        now = self.clock()
-        paid = self._paid_amount(session, code, reading, decision)
-        row = mark_paid(session, code, paid, now,
-                        reason=f"receipt #{receipt.id}: {decision.reason}")
-        session.add(ReceiptOrderRow(message_id=receipt.id, order_id=row.id, amount=paid))
-        due = renewals.schedule(session, row, now, self.settings,
-                                f"renewal:{code}:{receipt.id}").due_at
-        mail = compose.payment_received(to_order(row), paid, due, self.settings.sender_name)
-        outbox.queue(session, mail, f"payment-received:{code}:{receipt.id}", row.id,
-                     self._sender().split("@")[-1])
-
-    def _finish(self, session: Session, receipt: MessageRow, status: str, reason: str | None,
-                codes: tuple[str, ...] = ()) -> Outcome:
-        audit.change(session, receipt, "status", status, reason=reason or status)
-        receipt.reason = None if status == MATCHED else reason
-        receipt.processed_at = self.clock()
-        return Outcome(receipt.id, status, receipt.reason, tuple(codes))
+    def _finish(self, session: Session, receipt: MessageRow, status: str,
+                reason: str | None) -> Outcome:
+        effects.finish_receipt(session, receipt, status, reason, clock=self.clock)
+        return Outcome(receipt.id, status, receipt.reason)
 
     # --- due jobs ----------------------------------------------------------------------------
 

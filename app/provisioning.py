@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from app.errors import IntakeError
 from config.settings import RenewalSettings
+from core.errors import IntakeError
 
 log = logging.getLogger("pec_intake.provisioning")
 

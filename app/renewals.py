@@ -1,6 +1,6 @@
 """Due renewal jobs: paid -> renewed (or renewal_failed), through the provisioning adapter.
 
-A job is created with the payment (``Pipeline._pay_order``), due ``renewal.delay_hours``
+A job is created with the payment (``effects.pay_order``), due ``renewal.delay_hours``
 later, and lives in the database, so nothing is lost on restart. ``run_due`` runs every job
 that is due, each in three short steps:
 
@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from app.provisioning import ProvisioningAdapter, ProvisioningFailed, RenewalRequest, adapter_for
 from config.settings import Settings
+from core.status import OrderStatus, RenewalJobStatus
+from effects import schedule_renewal
 from matching import renewal as rule
 from notifier import compose, outbox
 from store import audit
@@ -34,24 +36,13 @@ from store.orderbook import to_order
 log = logging.getLogger("pec_intake.renewals")
 
 LOCAL_TIME = ZoneInfo("Europe/Rome")  # the guides' dates are Italian calendar days
-PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
-PAID, RENEWED, RENEWAL_FAILED = "paid", "renewed", "renewal_failed"
+PENDING, DONE, FAILED, CANCELLED = (RenewalJobStatus.PENDING, RenewalJobStatus.DONE,
+                                    RenewalJobStatus.FAILED, RenewalJobStatus.CANCELLED)
+PAID, RENEWED, RENEWAL_FAILED = OrderStatus.PAID, OrderStatus.RENEWED, OrderStatus.RENEWAL_FAILED
 
 
-def schedule(session: Session, order: OrderRow, paid_at: datetime, settings: Settings,
-             key: str) -> RenewalJobRow:
-    """The renewal owed for a payment, due ``renewal.delay_hours`` after it, in the caller's
-    transaction (the payment's). One job per key: scheduling the same payment again returns
-    the job already there."""
-    existing = session.scalar(select(RenewalJobRow).where(RenewalJobRow.idempotency_key == key))
-    if existing is not None:
-        return existing
-    due = paid_at + timedelta(hours=settings.renewal.delay_hours)
-    job = RenewalJobRow(order_id=order.id, due_at=due, status=PENDING, idempotency_key=key)
-    session.add(job)
-    audit.record(session, job, "status", PENDING,
-                 reason=f"order {order.code} paid; renewal due {due.isoformat()}")
-    return job
+# scheduling is one of a payment's effects (effects.apply); kept here for older imports
+schedule = schedule_renewal
 
 
 def run_due(db: Database, settings: Settings, now: datetime,

@@ -6,6 +6,7 @@ embedded defaults' relative paths resolve against the current working directory.
 """
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from app.errors import ConfigError
+from core.errors import ConfigError
 
 SECURITY_MODES = ("none", "starttls", "ssl")
 SOURCE_KINDS = ("imap", "folder")
@@ -89,7 +90,7 @@ class ServiceSettings:
     workers: int = 1                  # processes taking in messages (``run``)
     # how long a worker's claim on a message holds before another may take it over (the
     # worker died); longer than the slowest message takes
-    claim_lease_seconds: float = 900.0
+    claim_lease_seconds: float = 120.0
     retention_days: float = 0.0       # originals older than this are pruned; 0: kept forever
 
 
@@ -105,6 +106,23 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class ReviewSettings:
+    """The accounting review web UI (``review``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_key_env: str = "PEC_INTAKE_SECRET"
+    # a person's match waits this long before its confirmation mail may leave: the undo window
+    undo_seconds: float = 30.0
+    session_hours: float = 12.0
+    lockout_attempts: int = 5
+    lockout_minutes: float = 15.0
+    page_size: int = 50
+    # a receipt whose candidate mailbox expires within this many days is shown first
+    urgent_days: int = 14
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     sources: tuple[SourceSettings, ...]
@@ -114,6 +132,7 @@ class Settings:
     renewal: RenewalSettings = field(default_factory=RenewalSettings)
     matching: MatchingSettings = field(default_factory=MatchingSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
     sender_name: str = "Amministrazione PEC"
     origin: str = "embedded defaults"
     service: ServiceSettings = field(default_factory=ServiceSettings)
@@ -150,6 +169,12 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "max_message_bytes": (_INT, False), "max_attachment_bytes": (_INT, False),
         "max_pages": (_INT, False), "max_page_pixels": (_INT, False),
         "ocr_seconds_per_page": (_NUM, False),
+    },
+    "review": {
+        "host": (_STR, False), "port": (_INT, False), "secret_key_env": (_STR, False),
+        "undo_seconds": (_NUM, False), "session_hours": (_NUM, False),
+        "lockout_attempts": (_INT, False), "lockout_minutes": (_NUM, False),
+        "page_size": (_INT, False), "urgent_days": (_INT, False),
     },
 }
 
@@ -377,6 +402,28 @@ def default_database_url() -> str:
     return os.environ.get(DEFAULT_DATABASE_ENV) or "sqlite:///var/intake.sqlite3"
 
 
+def _review(check: _Checker, table: dict) -> ReviewSettings:
+    def number(key: str, low: float, high: float) -> float:
+        value = table.get(key, getattr(ReviewSettings, key))
+        if not math.isfinite(value) or not low <= value <= high:
+            raise check.fail(f"review.{key}", f"must be between {low:g} and {high:g}; "
+                                              f"got {value!r}")
+        return value
+    host = table.get("host", ReviewSettings.host).strip()
+    if not host:
+        raise check.fail("review.host", "must not be empty")
+    return ReviewSettings(
+        host=host, port=int(number("port", 1, 65535)),
+        secret_key_env=table.get("secret_key_env", ReviewSettings.secret_key_env),
+        undo_seconds=number("undo_seconds", 0, 3600),
+        session_hours=number("session_hours", 0.01, 24 * 30),
+        lockout_attempts=int(number("lockout_attempts", 1, 1000)),
+        lockout_minutes=number("lockout_minutes", 0.1, 24 * 60),
+        page_size=int(number("page_size", 5, 500)),
+        urgent_days=int(number("urgent_days", 0, 365)),
+    )
+
+
 def embedded_defaults(cwd: Path | None = None) -> Settings:
     base = (cwd or Path.cwd()).resolve()
     return Settings(
@@ -424,6 +471,7 @@ def parse_settings(data: dict[str, Any], base: Path, origin: str) -> Settings:
         renewal=_renewal(check, tables["renewal"]),
         matching=_matching(check, tables["matching"]),
         limits=_limits(check, tables["limits"]),
+        review=_review(check, tables["review"]),
         sender_name=outbox.get("sender_name", Settings.sender_name),
         origin=origin,
         service=_service(check, tables["service"]),

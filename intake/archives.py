@@ -11,7 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from app.errors import BadDocument
+from core.errors import BadDocument
 
 MAX_MEMBERS = 50
 MAX_RATIO = 200  # uncompressed/compressed; PDFs and scans compress far less than this

@@ -9,6 +9,7 @@ beats 'Ordinante'.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,21 @@ class Evidence:
     snippet: str
     line: int
     confidence: float
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """Something a document says that forbids paying on it, whatever else matches: a negative
+    amount, a transfer the bank has not executed (reversed, refused, pending), or readings of
+    the amount that disagree. ``kind`` is one of ``NEGATIVE``, ``NOT_EXECUTED``,
+    ``AMOUNT_DISAGREES``; ``reason`` is the sentence a reviewer reads, with the values."""
+
+    kind: str
+    reason: str
+
+
+NEGATIVE, NOT_EXECUTED, AMOUNT_DISAGREES = "negative_amount", "not_executed", \
+    "amount_disagrees"
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,7 @@ class PaymentFields:
     payer: str | None = None
     method: str = "unknown"
     evidence: dict[str, Evidence] = field(default_factory=dict)
+    doubts: list[Doubt] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not self.codes and self.amount is None and self.iban is None \
@@ -69,31 +86,64 @@ def extract_fields(text: str) -> PaymentFields:
             result.evidence[name] = found[1]
     result.method = find_method(lines)
     _cross_check_words(lines, result)
+    result.doubts += amount_doubts(lines, result.amount) + find_not_executed(lines)
     return result
 
 
 def _cross_check_words(lines: list[str], result: PaymentFields) -> None:
-    """Postal slips print the amount twice, in figures and in words ('DIECI/89'). Agreement
-    raises the amount's confidence; on disagreement the words win when they parse completely,
-    because OCR turns a misread digit into another digit but a misread word into no word."""
+    """Postal slips and cheques print the amount twice, in figures and in words ('DIECI/89').
+    Agreement raises the amount's confidence; a disagreement is a doubt with both values
+    (the figures stay the amount read): a misread digit and a forged figure look the same,
+    so neither reading is trusted over the other. Words alone give the amount."""
     found = find_amount_in_words(lines)
     if found is None:
         return
     value, evidence = found
     current = result.evidence.get("amount")
-    if result.amount == value and current is not None:
-        result.evidence["amount"] = Evidence(current.snippet, current.line, 1.0)
-    else:
+    if result.amount is None or current is None:
         result.amount, result.currency = value, "EUR"
         result.evidence["amount"] = evidence
+    elif result.amount == value:
+        result.evidence["amount"] = Evidence(current.snippet, current.line, 1.0)
+    else:
+        result.doubts.append(Doubt(AMOUNT_DISAGREES, (
+            f"the amount in figures ({_euro(result.amount)}) and in words "
+            f"({_euro(value)}) disagree")))
+
+
+def _euro(value: Decimal) -> str:
+    """'1234.5' -> '1.234,50', as a reviewer reads money."""
+    text = f"{abs(value):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return ("-" if value < 0 else "") + text
 
 
 # --- text helpers ------------------------------------------------------------------------
 
+def fold_digits(text: str) -> str:
+    """Every decimal digit as its ASCII digit ('９５０５５', '٩٥٠٥٥' -> '95055') and fullwidth
+    letters as ASCII ('ＲＬＭ' -> 'RLM'), so a code looks the same however it was typed
+    (a regex's ``\\d`` matches any script's digits; an order code must not)."""
+    if text.isascii():
+        return text
+    out = []
+    for char in text:
+        if char.isascii():
+            out.append(char)
+        elif unicodedata.category(char) == "Nd":
+            out.append(str(unicodedata.decimal(char)))
+        elif "\uff01" <= char <= "\uff5e":  # fullwidth ASCII forms
+            out.append(unicodedata.normalize("NFKC", char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def _normalise(text: str) -> str:
+    text = fold_digits(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
     text = text.replace("\xa0", " ").replace("\u202f", " ").replace("\u2009", " ")
     text = text.replace("\u20ac", "€").replace("\u2013", "-").replace("\u2014", "-")
+    text = text.replace("\u2212", "-")  # the minus sign of typeset statements
     return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
 
 
@@ -239,7 +289,7 @@ _AMOUNT = re.compile(
     r"(?<![\d.,])(?P<sign>-\s?)?(?:(?P<cur1>EUR|€|euro)\s?)?"
     r"(?P<num>\d{1,3}(?:\.\d{3})+,\d{2}|\d{1,3}(?:'\d{3})+,\d{2}|\d+,\d{2}"
     r"|\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2})"
-    r"(?![\d]|[.,]\d)(?:\s?(?P<cur2>EUR|€|euro))?",
+    r"(?![\d]|[.,]\d)(?P<tsign>-(?=\s|$))?(?:\s?(?P<cur2>EUR|€|euro))?",
     re.IGNORECASE,
 )
 
@@ -320,8 +370,16 @@ def find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
     return found
 
 
-def _find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
-    candidates: list[tuple[float, int, Decimal]] = []
+@dataclass(frozen=True)
+class _AmountSeen:
+    score: float
+    line: int
+    value: Decimal          # negative when printed with a minus sign
+    label: str | None       # the nearest label's kind (_AMOUNT_LABELS), None when unlabelled
+
+
+def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
+    candidates: list[_AmountSeen] = []
     for index, line in enumerate(lines):
         previous_end = 0
         matches = list(_AMOUNT.finditer(line))
@@ -332,33 +390,117 @@ def _find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
                 columns = []
         for position, match in enumerate(matches):
             value = parse_amount(match.group("num"))
-            if value is None or value <= 0 or value >= Decimal("1000000"):
+            if value is None or value == 0 or value >= Decimal("1000000"):
                 continue
+            if match.group("sign") or match.group("tsign"):
+                value = -value  # 'Importo stornato: -10,89', '10,89-': money going back
             prefix = line[previous_end:match.start()]
             has_label = re.search(r"[A-Za-z]{3}", prefix)
             above = 0 if has_label else 2
             context = _context(lines, index, prefix, above=above)
-            score = _AMOUNT_SCORES[columns[position]] if columns \
-                else _amount_label_score(context)
+            label = columns[position] if columns else _nearest(context, _AMOUNT_LABELS)
+            score = _AMOUNT_SCORES[label] if label else 0.0
             if match.group("cur1") or match.group("cur2"):
                 score += 0.5
             if "," in match.group("num"):
                 score += 0.25  # Italian notation: a money amount rather than a time or a code
-            candidates.append((score, index, value))
+            candidates.append(_AmountSeen(score, index, value, label))
             previous_end = match.end()
+    return candidates
+
+
+def _find_amount(lines: list[str]) -> tuple[Decimal, Evidence] | None:
+    candidates = _amount_candidates(lines)
     if not candidates:
         return None
-    best = max(candidates, key=lambda c: (c[0], -c[1]))
-    if best[0] >= 2.0:
-        return best[2], _evidence(lines, best[1], min(1.0, 0.6 + best[0] / 10))
+    best = max(candidates, key=lambda c: (c.score, -c.line))
+    if best.score >= 2.0:
+        return best.value, _evidence(lines, best.line, min(1.0, 0.6 + best.score / 10))
     # No labelled amount: accept only a single unambiguous value that no label rules out.
     # (a bare "10.30" with no label, currency or Italian comma is as likely a time)
-    neutral = {c[2] for c in candidates if c[0] > 0}
+    neutral = {c.value for c in candidates if c.score > 0}
     if len(neutral) == 1:
         value = neutral.pop()
-        index = next(c[1] for c in candidates if c[2] == value)
+        index = next(c.line for c in candidates if c.value == value)
         return value, _evidence(lines, index, 0.5)
     return None
+
+
+_AMOUNT_KINDS = ("transfer", "amount")  # labels that name the amount paid itself
+
+
+def amount_doubts(lines: list[str], amount: Decimal | None) -> list[Doubt]:
+    """The readings of one document's amount must agree: no negative amount, the amount
+    printed twice printed the same, and a total that is the amount plus the fees shown."""
+    if amount is None:
+        return []
+    seen = _amount_candidates([_repair_amounts(line) for line in lines])
+    doubts = []
+    negative = [c.value for c in seen if c.value < 0 and (c.score >= 2.0 or c.value == amount)]
+    if amount < 0 or negative:
+        shown = amount if amount < 0 else negative[0]
+        doubts.append(Doubt(NEGATIVE, f"negative amount {_euro(shown)}: a reversal or a debit, "
+                                      "never a payment"))
+    if amount <= 0:
+        return doubts
+    named = sorted({c.value for c in seen if c.label in _AMOUNT_KINDS and c.value > 0})
+    if len(named) > 1:
+        doubts.append(Doubt(AMOUNT_DISAGREES, "the amount is printed with different values: "
+                            + ", ".join(_euro(v) for v in named)))
+    totals = sorted({c.value for c in seen if c.label == "total_debit" and c.value > 0})
+    fees = [c.value for c in seen if c.label == "fee" and c.value > 0]
+    for total in totals:
+        if not _total_agrees(total, amount, fees):
+            fee_text = f" minus fees {_euro(sum(fees, Decimal('0.00')))}" if fees else ""
+            doubts.append(Doubt(AMOUNT_DISAGREES, (
+                f"the total {_euro(total)}{fee_text} does not give the amount {_euro(amount)}")))
+            break
+    return doubts
+
+
+def _total_agrees(total: Decimal, amount: Decimal, fees: list[Decimal]) -> bool:
+    """A total debited is the amount, or the amount plus the fees shown (each printed once
+    or twice); with no fees shown it may exceed the amount (fees not itemised), never fall
+    short of it."""
+    if total == amount:
+        return True
+    if not fees:
+        return total > amount
+    extras = {sum(fees, Decimal("0.00")), sum(set(fees), Decimal("0.00")), *fees}
+    return total - amount in extras
+
+
+# --- payments the bank has not executed -----------------------------------------------------
+
+# What a bank prints on a transfer that did not (or not yet) move the money. Past participles
+# and status lines only: 'non revocabile' or a customer's 'in attesa di un Vostro riscontro'
+# is no such statement.
+_NOT_EXECUTED = [
+    ("reversed", re.compile(r"\bstorn(?:o|ato|ata|ati|ate)\b|\bstornat|\breversed\b|"
+                            r"\brevocat[oaie]\b|\bannullat[oaie]\b|\bcancell?ed\b", re.I)),
+    ("refused", re.compile(r"\brespint[oaie]\b|\brifiutat[oaie]\b|\brejected\b|"
+                           r"\bnon\s+(?:(?:è|e'|e’|é)\s+stat[oa]\s+)?eseguit[oaie]\b|"
+                           r"\bnon\s+andat[oa]\s+a\s+buon\s+fine|\besito\s*[:\-]?\s*negativo|"
+                           r"\b(?:failed|insoluto|insolut[oaie])\b", re.I)),
+    ("pending", re.compile(r"\bda\s+autorizzare\b|\bin\s+attesa\s+di\s+(?:esecuzione|"
+                           r"autorizzazione|firma|approvazione|elaborazione|addebito|invio|conferma\s+della\s+banca)|"
+                           r"\bprenotat[oaie]\b|\b(?:stato|status|esito)\s*[:\-]\s*(?:in\s+attesa|"
+                           r"in\s+lavorazione|sospes[oa]|pending|da\s+eseguire|non\s+ancora)|"
+                           r"\bnon\s+ancora\s+eseguit|\bpending\b", re.I)),
+]
+_NOT_EXECUTED_WORDS = {"reversed": "a reversal or cancellation", "refused": "a refused transfer",
+                       "pending": "a transfer not executed yet"}
+
+
+def find_not_executed(lines: list[str]) -> list[Doubt]:
+    """The first statement that the payment was reversed, refused or is still pending."""
+    for index, line in enumerate(lines):
+        for kind, pattern in _NOT_EXECUTED:
+            match = pattern.search(line)
+            if match:
+                return [Doubt(NOT_EXECUTED, f"{_NOT_EXECUTED_WORDS[kind]}: the document says "
+                              f"{match.group(0)!r} (line {index + 1}: {line[:80]!r})")]
+    return []
 
 
 # --- amount in words (postal slips) ---------------------------------------------------------
@@ -418,7 +560,20 @@ def _evaluate(tokens: list[int]) -> int | None:
     return total + current
 
 
+_WORDS_WITH_CURRENCY = re.compile(
+    r"(?:\b(?:euro|eur)\s+(?P<w1>[a-z]+(?:\s[a-z]+)*?)\s*(?:/|,|\s+e\s+|\s+virgola\s+)\s*"
+    r"(?P<c1>\d{2}|[a-z]+)\b)"
+    r"|(?:\b(?P<w2>[a-z]+(?:\s[a-z]+)*?)\s+euro\s+(?:e\s+)?(?P<c2>\d{1,2}|[a-z]+)"
+    r"(?:\s+(?:centesimi|cent)\b|(?=\s*$|\s*[).,;]))"
+    r"|(?:lettere\s*[:\-]?\s*(?P<w3>[a-z]+(?:\s[a-z]+)*?)\s+(?:euro|eur)\b(?!\s+e\b)(?!\s*\d)))",
+    re.IGNORECASE)
+
+
 def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
+    """An amount written in words: 'in lettere: dieci/89', 'euro dieci/89', 'dieci euro e
+    ottantanove (centesimi)', 'dieci euro e 89', 'in lettere: dieci euro'. Only runs of whole
+    number words count, and none labelled as fees or totals ('due euro e cinquanta di
+    commissioni' is not the amount)."""
     for index, line in enumerate(lines):
         match = _WORD_LABEL.search(line)
         if match:
@@ -426,7 +581,45 @@ def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
             if euros is not None:
                 value = Decimal(euros) + Decimal(match.group(2)) / 100
                 return value.quantize(Decimal("0.01")), _evidence(lines, index, 0.9)
+        for match in _WORDS_WITH_CURRENCY.finditer(line):
+            value = _words_amount(match)
+            context = _context(lines, index, line[:match.start()], above=0)
+            if value is not None and _nearest(context, _AMOUNT_LABELS) not in (
+                    "fee", "balance", "total_debit"):
+                return value, _evidence(lines, index, 0.9)
     return None
+
+
+def _words_amount(match: re.Match[str]) -> Decimal | None:
+    words = match.group("w1") or match.group("w2") or match.group("w3")
+    cents_raw = match.group("c1") or match.group("c2") or "0"
+    euros = _trailing_number(words, from_right=match.group("w1") is None)
+    if euros is None:
+        return None
+    if cents_raw.isdigit():
+        cents: int | None = int(cents_raw)
+    else:
+        cents = words_to_number(cents_raw)
+    if cents is None or cents > 99:
+        return None
+    return (Decimal(euros) + Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def _trailing_number(words: str, from_right: bool) -> int | None:
+    """The longest run of whole number words next to the currency word: 'pagato dieci' ->
+    10 (the run ends at 'euro' when it stands before it, starts after it otherwise)."""
+    tokens = words.split()
+    spans = [tokens[k:] for k in range(len(tokens))] if from_right \
+        else [tokens[:k] for k in range(len(tokens), 0, -1)]
+    for span in spans:
+        value = words_to_number("".join(span))
+        if value is not None and not (len(span) == 1 and span[0].lower() in _NOT_ALONE):
+            return value
+    return None
+
+
+# Number words that are also ordinary words: never an amount on their own ('un euro' is).
+_NOT_ALONE = {"e", "un", "uno"}
 
 
 # --- IBAN --------------------------------------------------------------------------------

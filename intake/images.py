@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.errors import BadDocument
+from core.errors import BadDocument
 
 if TYPE_CHECKING:  # numpy is imported where pixels are handled: the daemon's start stays quick
     import numpy as np

@@ -21,8 +21,9 @@ from datetime import datetime
 from email.message import EmailMessage, Message
 from pathlib import PurePath
 
-from app.errors import BadDocument, BadMessage
 from config.settings import LimitSettings
+from core.errors import BadDocument, BadMessage
+from core.status import MessageKind
 from intake import pec
 from intake.archives import extract_members
 from intake.htmltext import html_to_text
@@ -64,7 +65,7 @@ class ParsedMessage:
     date: datetime | None
     body_text: str
     documents: list[Document]
-    kind: str = "payment"  # "payment" | "pec_receipt"
+    kind: str = MessageKind.PAYMENT
     automatic: bool = False  # Auto-Submitted, mailer-daemon: never answered (RFC 3834)
     certified_sender: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -176,7 +177,7 @@ def parse_mail(raw: bytes, limits: LimitSettings | None = None, *,
         date=_date(evidence) or _date(msg),
         body_text=body_text,
         documents=documents,
-        kind="pec_receipt" if receipt else "payment",
+        kind=MessageKind.PEC_RECEIPT if receipt else MessageKind.PAYMENT,
         automatic=bool(receipt) or _is_automatic(evidence, sender),
         certified_sender=cert.sender if cert else None,
         notes=notes,

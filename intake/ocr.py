@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.pool import AsyncResult, Pool
 
-from app.errors import BadDocument
 from config.settings import LimitSettings
+from core.errors import BadDocument
 from intake.images import (
     PageInfo,
     PreparedPage,

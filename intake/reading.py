@@ -8,13 +8,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from app.errors import BadDocument, NeedsOcr
 from config.settings import LimitSettings
-from intake.fields import PaymentFields, extract_fields
+from core.errors import BadDocument, NeedsOcr
+from intake.fields import (
+    AMOUNT_DISAGREES,
+    NOT_EXECUTED,
+    Doubt,
+    PaymentFields,
+    extract_fields,
+)
 from intake.message import Document, ParsedMessage
-from intake.text import DocumentText, OcrEngine, read_document
+from intake.text import IMAGE_KINDS, DocumentText, OcrEngine, read_document
 
 log = logging.getLogger(__name__)
+
+# What a bank, the post office or a cheque produces: a PDF (home banking, a scan), a fax, a
+# photo. Text (an email body, a .txt or .html file) is something anyone types: a claim.
+DOCUMENT_KINDS = frozenset({"pdf"} | IMAGE_KINDS)
+BANK_DOCUMENT, CLAIM = "bank_document", "claim"
 
 
 @dataclass
@@ -40,6 +51,24 @@ class Reading:
     @property
     def readable(self) -> bool:
         return any(d.fields is not None for d in self.documents)
+
+    @property
+    def payment_documents(self) -> list[DocumentReading]:
+        """The documents the payment was read from: those that gave the message its code,
+        amount or CRO/TRN. A logo, a signature image or a banner that carried none of these
+        is never one, so it never makes two receipts 'the same document'."""
+        return [d for d in self.documents if d.document.origin != "body" and d.fields
+                and _carries_payment(d.fields, self.fields)]
+
+    @property
+    def evidence(self) -> str:
+        """``bank_document`` when a document (PDF, scan, fax, photo) carried the message's
+        code, amount or CRO/TRN; ``claim`` when only text the customer typed (the body, a
+        text file) does (DOMAIN.md: only the bank's own document is proof). A logo or a
+        signature image carries none of them, so it makes no claim a document."""
+        if any(d.document.kind in DOCUMENT_KINDS for d in self.payment_documents):
+            return BANK_DOCUMENT
+        return CLAIM
 
 
 def read_message(parsed: ParsedMessage, limits: LimitSettings,
@@ -92,7 +121,42 @@ def combine(readings: list[DocumentReading]) -> tuple[PaymentFields, str | None]
             source = reading.text.source
     if source is None and read:
         source = read[0].text.source  # type: ignore[union-attr]
+    combined.doubts = _doubts(read, combined)
     return combined, source
+
+
+def _carries_payment(fields: PaymentFields, combined: PaymentFields) -> bool:
+    return bool(set(fields.codes) & set(combined.codes)) \
+        or (fields.amount is not None and fields.amount == combined.amount) \
+        or (fields.transfer_ref is not None and fields.transfer_ref == combined.transfer_ref)
+
+
+def _doubts(read: list[DocumentReading], combined: PaymentFields) -> list[Doubt]:
+    """A message's doubts: any document saying the payment was not executed; the amount's
+    own doubts from the document it was read from; documents showing different amounts."""
+    doubts: list[Doubt] = []
+    amount_from = next((r for r in read if r.fields is not None
+                        and r.fields.amount is not None), None)
+    for reading in read:
+        assert reading.fields is not None
+        for doubt in reading.fields.doubts:
+            if (doubt.kind == NOT_EXECUTED or reading is amount_from) and doubt not in doubts:
+                doubts.append(doubt)
+    shown = {}
+    for reading in read:
+        fields = reading.fields
+        if fields is not None and fields.amount is not None and reading.document.origin != \
+                "body" and reading.document.kind in DOCUMENT_KINDS:
+            shown.setdefault(fields.amount, reading.document.filename or "document")
+    if len(shown) > 1:
+        doubts.append(Doubt(AMOUNT_DISAGREES, "the documents show different amounts: " + ", ".join(
+            f"{_euro(value)} ({name})" for value, name in shown.items())))
+    return doubts
+
+
+def _euro(value) -> str:  # noqa: ANN001 - a Decimal
+    text = f"{value:,.2f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def _add_subject_codes(fields: PaymentFields, subject: str | None) -> None:

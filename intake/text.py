@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from app.errors import BadDocument, NeedsOcr
 from config.settings import LimitSettings
+from core.errors import BadDocument, NeedsOcr
 from intake.message import Document
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,11 @@ to review (``unmatched``) with the ranked candidates and a reason a person can r
 The hard rules, in order (docs/matching.md has the table):
 
 1. the same payment seen before -> ``duplicate``;
-2. paid to an IBAN that is not ours, or no amount -> review;
+2. the document doubts itself (a negative amount, a reversal, a refused or pending
+   transfer, readings of the amount that disagree) -> review with that reason; paid to an
+   IBAN that is not ours, or no amount -> review; the customer's own text without a bank
+   document -> review "no bank document" (``accept_written_claims`` relaxes this for a claim
+   from the customer's registered address quoting a CRO/TRN);
 3. codes read: the pending order(s) they name, with the amount equal (or short within
    ``underpayment_tolerance``, or over: paid and flagged for refund review); when a pending
    order one character away costs exactly the amount paid (a customer's slip would look the
@@ -30,10 +34,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from core.status import PAID_ORDER_STATUSES, ReceiptStatus, ReviewFlag
 from intake.fields import PaymentFields
+from intake.reading import BANK_DOCUMENT, CLAIM
 from matching.codes import distance
 from matching.orders import Order
-from matching.rules import support_reason
+from matching.renewal import support_reason
 from matching.signals import (
     EQUAL,
     NEAR,
@@ -50,14 +56,18 @@ from matching.signals import (
     normalise_name,
 )
 
-MATCHED, UNMATCHED, DUPLICATE, SUPPORT = "matched", "unmatched", "duplicate", "support"
+MATCHED, UNMATCHED, DUPLICATE, SUPPORT = (ReceiptStatus.MATCHED, ReceiptStatus.UNMATCHED,
+                                          ReceiptStatus.DUPLICATE, ReceiptStatus.SUPPORT)
 # order flags for a person to look at; the order's status is unaffected
-REFUND_REVIEW = "refund_review"              # overpaid: refund the difference?
-SHORTFALL = "underpaid_within_tolerance"     # paid, a bank fee short: the difference recorded
-DOUBLE_PAYMENT_REVIEW = "double_payment_review"  # paid again by a different payment?
+REFUND_REVIEW = ReviewFlag.REFUND_REVIEW  # overpaid: refund the difference?
+SHORTFALL = ReviewFlag.UNDERPAID_WITHIN_TOLERANCE  # paid, a bank fee short: the difference recorded
+DOUBLE_PAYMENT_REVIEW = ReviewFlag.DOUBLE_PAYMENT_REVIEW  # paid again by a different payment?
 # statuses of an order whose payment is already recorded
-PAID_STATUSES = ("paid", "renewing", "renewed", "renewal_failed", "support")
+PAID_STATUSES = PAID_ORDER_STATUSES
 MAX_CANDIDATES = 10
+# what the customer is asked for after the decision (MatchDecision.request)
+ASK_BANK_DOCUMENT = "bank_document"
+NO_BANK_DOCUMENT = "no bank document"
 
 __all__ = ["DUPLICATE", "MATCHED", "SUPPORT", "UNMATCHED", "Candidate", "MatchDecision",
            "OrderFlag", "PriorReceipt", "decide", "euro", "neighbour_amount"]
@@ -88,6 +98,8 @@ class MatchDecision:
     flags: tuple[OrderFlag, ...] = ()
     # (code, why) for orders paid but routed to sales support instead of the online renewal
     support: tuple[tuple[str, str], ...] = ()
+    # what to ask the customer for, once: ASK_BANK_DOCUMENT when only their text was sent
+    request: str | None = None
 
     def support_reason(self, code: str) -> str | None:
         return dict(self.support).get(code)
@@ -105,9 +117,10 @@ class PriorReceipt:
 class _Review(Exception):
     """Raised inside the decision to send the receipt to review (keeps the rules flat)."""
 
-    def __init__(self, reason: str, flags: tuple[OrderFlag, ...] = ()) -> None:
+    def __init__(self, reason: str, flags: tuple[OrderFlag, ...] = (),
+                 request: str | None = None) -> None:
         super().__init__(reason)
-        self.reason, self.flags = reason, flags
+        self.reason, self.flags, self.request = reason, flags, request
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,8 @@ class _Receipt:
     assessed: list[Assessment]   # best first
     tolerance: Decimal
     today: date | None
+    evidence: str = BANK_DOCUMENT
+    accept_written_claims: bool = False
 
 
 def neighbour_amount(fields: PaymentFields, text_source: str | None = None) -> Decimal | None:
@@ -134,20 +149,28 @@ def decide(fields: PaymentFields, orders: Mapping[str, Order], our_ibans: Sequen
            prior: PriorReceipt | None = None, *, sender: str | None = None,
            certified_sender: str | None = None, today: date | None = None,
            tolerance: Decimal = Decimal("0.00"), text_source: str | None = None,
+           evidence: str = BANK_DOCUMENT, accept_written_claims: bool = False,
            ) -> MatchDecision:
     """``orders``: the candidate orders keyed by code: those the codes read name (whatever
     their status), the pending ones one edit away from them (at least those costing
     ``neighbour_amount(fields, text_source)`` when that is not None), those of the sender.
     ``today`` is the day of the decision (the expiry rule's day when the receipt bears no
-    payment date)."""
+    payment date). ``evidence`` is ``intake.reading.Reading.evidence``: ``claim`` when the
+    amount was read only from the customer's own text."""
+    if not tolerance.is_finite() or tolerance < 0:
+        raise ValueError(f"underpayment tolerance must be finite and >= 0, not {tolerance}")
     reads = code_reads(fields, text_source)
     senders = [s for s in (sender, certified_sender) if s]
     assessed = sorted((a for a in (assess(o, reads, fields, senders, tolerance)
                                    for o in orders.values())
                        if a.signals.link != NO_CODE or a.signals.email),
                       key=lambda a: (-a.score, a.order.code))
-    receipt = _Receipt(fields, reads, assessed, tolerance, today)
+    receipt = _Receipt(fields, reads, assessed, tolerance, today, evidence,
+                       accept_written_claims)
     inputs = _inputs(fields, reads, orders, senders, receipt.today, tolerance, text_source)
+    inputs["proof"] = evidence  # bank_document | claim ("evidence" is where fields were read)
+    inputs["accept_written_claims"] = accept_written_claims
+    inputs["doubts"] = [{"kind": d.kind, "reason": d.reason} for d in fields.doubts]
     candidates = _candidates(receipt, orders)
     if prior is not None:
         return MatchDecision(DUPLICATE, f"same receipt as #{prior.receipt_id} ({prior.why})",
@@ -157,11 +180,21 @@ def decide(fields: PaymentFields, orders: Mapping[str, Order], our_ibans: Sequen
         return _assign(receipt, chosen, lead, candidates, inputs)
     except _Review as review:
         return MatchDecision(UNMATCHED, review.reason, (), candidates, None, inputs,
-                             review.flags)
+                             review.flags, request=review.request)
 
 
 def _choose(r: _Receipt, our_ibans: Sequence[str]) -> tuple[list[Assessment], str]:
     fields = r.fields
+    if fields.doubts:
+        raise _Review("; ".join(d.reason for d in fields.doubts) + "; never paid "
+                      "automatically" + _details(r.assessed[:3]))
+    if fields.amount is not None and fields.amount <= 0:
+        raise _Review(f"amount {euro(fields.amount)} is not a payment; never paid "
+                      "automatically" + _details(r.assessed[:3]))
+    if r.evidence == CLAIM and not r.accept_written_claims:
+        raise _Review(f"{NO_BANK_DOCUMENT}: only the customer's own text says it was paid; "
+                      "the bank's confirmation is needed" + _details(r.assessed[:3]),
+                      request=ASK_BANK_DOCUMENT)
     if fields.iban and fields.iban not in our_ibans:
         raise _Review(f"paid to IBAN {fields.iban}, which is not ours; never paid "
                       "automatically" + _details(r.assessed[:3]))
@@ -337,6 +370,8 @@ def _by_sender(r: _Receipt) -> tuple[list[Assessment], str]:
 
 def _assign(r: _Receipt, chosen: list[Assessment], lead: str,
             candidates: tuple[Candidate, ...], inputs: dict) -> MatchDecision:
+    if r.evidence == CLAIM:
+        _written_claim(r, chosen)
     early = [a for a in chosen if a.signals.before_order]
     if early:
         raise _Review(f"payment dated {r.fields.payment_date} is before order "
@@ -353,6 +388,18 @@ def _assign(r: _Receipt, chosen: list[Assessment], lead: str,
         reason += "; routed to sales support: " + "; ".join(f"{c}: {w}" for c, w in support)
     return MatchDecision(SUPPORT if support else MATCHED, reason, codes, candidates, None,
                          inputs, flags, support)
+
+
+def _written_claim(r: _Receipt, chosen: list[Assessment]) -> None:
+    """With ``accept_written_claims``, the customer's own words pay only when they come from
+    the address registered for every order paid and quote the bank's CRO/TRN."""
+    strangers = [a.order.code for a in chosen if not a.signals.email]
+    if strangers or not r.fields.transfer_ref:
+        why = "no CRO/TRN quoted" if not strangers else \
+            f"the sender is not the registered address of {', '.join(strangers)}"
+        raise _Review(f"{NO_BANK_DOCUMENT}: a written claim pays only from the customer's "
+                      f"registered address with a CRO/TRN ({why})" + _details(chosen),
+                      request=ASK_BANK_DOCUMENT)
 
 
 def _amount_flags(r: _Receipt, chosen: list[Assessment]) -> tuple[OrderFlag, ...]:

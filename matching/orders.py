@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from app.errors import ConfigError
+from core.errors import ConfigError
+from core.status import OrderStatus
 
 REQUIRED_COLUMNS = ("code", "userid", "pec_address", "customer_name", "customer_email",
                     "amount", "expiry_date", "years")
@@ -32,7 +33,7 @@ class Order:
     expiry_date: date
     years: int
     ordered_at: date | None = None
-    status: str = "pending"
+    status: str = OrderStatus.PENDING
     id: int | None = None
 
 

@@ -1,5 +1,6 @@
-"""The renewal rule, pure: which expiry a renewed mailbox gets, and whether it may still be
-renewed online at all (the guides in ``seeds/``, digested in DOMAIN.md and docs/renewals.md).
+"""The online-renewal rules, pure, in one place (the guides in ``seeds/``, digested in
+DOMAIN.md and docs/renewals.md): which expiry a renewed mailbox gets, and whether it may be
+renewed online at all.
 
 - The new expiry is the *current* expiry plus the ordered years, whatever the day the renewal
   runs. It is the date the platform showed the customer when the order was confirmed ("la
@@ -7,26 +8,28 @@ renewed online at all (the guides in ``seeds/``, digested in DOMAIN.md and docs/
   renewing early loses nothing, and renewing late (inside the 6-month grace after expiry,
   while the mailbox can only be read) gains nothing: the lapsed months are not added.
   A 29 February expiry becomes 28 February in a year that has no 29th.
-- Online renewal is allowed from 3 months before to 6 months after the expiry; the platform
-  checked that window when it confirmed the order, so a paid order is renewed even when its
-  payment arrives (or is matched by a person) later than that. Such a late renewal is logged
-  as a warning (``is_late``); a platform that refuses it answers with an error and the order
-  goes to ``renewal_failed`` for sales support.
-- Userids starting with KVIS, KLX or HLH are never renewed online: such an order in the
-  order book is refused (``refusal``) and goes to ``renewal_failed`` at once.
+- Online renewal is allowed from 3 months before to 6 months after the expiry. A payment
+  that arrives after that window is routed to sales support (``support_reason``); a job that
+  runs late for an order paid in time is renewed anyway and logged (``is_late``).
+- Userids starting with KVIS, KLX or HLH (spaces and case ignored) are never renewed online:
+  ``support_reason`` routes their payment to sales support and ``refusal`` stops a job.
 """
 from __future__ import annotations
 
 import calendar
 from datetime import date
 
-GRACE_MONTHS = 6
+from matching.orders import Order
+
+GRACE_MONTHS = 6   # "More than 6 months after expiry it cannot be renewed online."
 EARLY_MONTHS = 3
+# "Userids beginning with KVIS, KLX or HLH cannot be renewed through the online procedure."
 NOT_ONLINE_PREFIXES = ("KVIS", "KLX", "HLH")
 
 
 def add_months(day: date, months: int) -> date:
-    """Same day ``months`` later (or earlier), clamped to the month's last day."""
+    """Same day ``months`` later (or earlier), clamped to the month's last day
+    (31 Aug + 6 = 28/29 Feb)."""
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]
@@ -51,9 +54,30 @@ def is_late(current_expiry: date, renewal_day: date) -> bool:
     return renewal_day > last_renewal_day(current_expiry)
 
 
+def offline_prefix(userid: str) -> str | None:
+    """The KVIS/KLX/HLH prefix that keeps this userid from the online renewal, if any."""
+    normalised = "".join(userid.split()).upper()
+    return next((p for p in NOT_ONLINE_PREFIXES if normalised.startswith(p)), None)
+
+
 def refusal(userid: str) -> str | None:
     """Why this mailbox can never be renewed online, or None if it can."""
-    if userid.upper().startswith(NOT_ONLINE_PREFIXES):
-        return (f"userid {userid} ({'/'.join(NOT_ONLINE_PREFIXES)}...) cannot be renewed "
-                "online: sales support must renew it")
+    prefix = offline_prefix(userid)
+    if prefix is None:
+        return None
+    return (f"userid {userid} starts with {prefix}: it cannot be renewed online; "
+            "sales support must renew it")
+
+
+def support_reason(order: Order, on: date | None) -> str | None:
+    """Why ``order`` cannot be renewed automatically when paid ``on`` that day, or None if
+    it can (with no day only the userid rule is checked)."""
+    refused = refusal(order.userid)
+    if refused is not None or on is None:
+        return refused
+    limit = last_renewal_day(order.expiry_date)
+    if on > limit:
+        return (f"mailbox expired on {order.expiry_date.isoformat()}, more than "
+                f"{GRACE_MONTHS} months before the payment on {on.isoformat()} (online "
+                f"renewal closed on {limit.isoformat()}); sales support must renew it")
     return None

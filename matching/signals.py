@@ -18,11 +18,12 @@ from functools import cached_property, lru_cache
 
 from rapidfuzz import fuzz
 
+from core.status import OrderStatus
 from intake.fields import PaymentFields
 from matching.codes import distance
 from matching.orders import Order
 
-PENDING = "pending"
+PENDING = OrderStatus.PENDING
 # A read below this confidence may be a misread even when it names an existing order.
 STRONG_CONFIDENCE = 0.9
 NAME_MATCH = 92  # rapidfuzz token_sort_ratio, 0..100: same tokens, one typo in a long name

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from matching.decide import euro
 from matching.orders import Order
+from matching.renewal import offline_prefix
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOCAL_TIME = ZoneInfo("Europe/Rome")
@@ -56,8 +57,7 @@ def payment_received_support(order: Order, paid_amount: Decimal,
                              sender_name: str) -> ComposedMail:
     """Paid, but sales support must renew it (matching.rules): the customer still learns
     that the money arrived, and that nothing more is asked of them."""
-    from matching.rules import OFFLINE_USERID_PREFIXES
-    if order.userid.strip().upper().startswith(OFFLINE_USERID_PREFIXES):
+    if offline_prefix(order.userid) is not None:
         why_it = "le caselle con userid KVIS, KLX o HLH non si rinnovano online"
     else:
         why_it = f"la casella è scaduta il {_it_date(order.expiry_date)}, da più di 6 mesi"

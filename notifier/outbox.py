@@ -31,7 +31,8 @@ from email.message import EmailMessage
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from app.errors import SourceUnreachable
+from core.errors import SourceUnreachable
+from core.status import MailStatus
 from notifier.compose import ComposedMail
 from notifier.transport import MailRejected, MailTransport, build_message
 from store import audit
@@ -76,22 +77,22 @@ def queue(session: Session, mail: ComposedMail, event_key: str, order_id: int | 
     row = OutgoingMailRow(
         event_key=event_key, template=mail.template, order_id=order_id, to_addr=mail.to,
         subject=mail.subject, body_text=mail.text, body_html=mail.html,
-        message_id_header=f"<{uuid.uuid4().hex}@{sender_domain}>", status="queued",
+        message_id_header=f"<{uuid.uuid4().hex}@{sender_domain}>", status=MailStatus.QUEUED,
     )
     session.add(row)
-    audit.record(session, row, "status", "queued", reason=f"event {event_key}")
+    audit.record(session, row, "status", MailStatus.QUEUED, reason=f"event {event_key}")
     return row
 
 
 def due_filter(now: datetime):  # noqa: ANN201 (a SQLAlchemy clause)
-    return (OutgoingMailRow.status == "queued") & or_(
+    return (OutgoingMailRow.status == MailStatus.QUEUED) & or_(
         OutgoingMailRow.next_attempt_at.is_(None), OutgoingMailRow.next_attempt_at <= now)
 
 
 def next_due(session: Session) -> datetime | None:
     """When the earliest queued mail is due (for the scheduler's wake-up)."""
     rows = session.execute(select(OutgoingMailRow.next_attempt_at, OutgoingMailRow.created_at)
-                           .where(OutgoingMailRow.status == "queued")).all()
+                           .where(OutgoingMailRow.status == MailStatus.QUEUED)).all()
     return min((nxt or created for nxt, created in rows), default=None)
 
 
@@ -136,7 +137,7 @@ def _claim(session_factory: SessionFactory, mail_id: int, policy: DeliveryPolicy
             # the same way forever: it fails now, visibly, instead of blocking the queue
             row.next_attempt_at = None
             row.last_error = f"cannot build the message: {exc}"
-            audit.change(session, row, "status", "failed", reason=row.last_error)
+            audit.change(session, row, "status", MailStatus.FAILED, reason=row.last_error)
             log.error("mail id=%s to=%r failed: %s", mail_id, row.to_addr, row.last_error)
             return None
         return row.event_key, message
@@ -156,7 +157,7 @@ def _send(session_factory: SessionFactory, mail_id: int, key: str, message: Emai
         row = session.get(OutgoingMailRow, mail_id)
         row.sent_at = now
         row.next_attempt_at = None
-        audit.change(session, row, "status", "sent",
+        audit.change(session, row, "status", MailStatus.SENT,
                      reason=f"accepted by transport for {row.to_addr} "
                             f"(attempt {row.attempts})")
     log.info("mail id=%s event=%s to=%s sent", mail_id, key, message["To"])
@@ -170,7 +171,7 @@ def _record_failure(session: Session, row: OutgoingMailRow, exc: SourceUnreachab
         why = "refused for good" if isinstance(exc, MailRejected) else \
             f"gave up after {row.attempts} attempts"
         row.next_attempt_at = None
-        audit.change(session, row, "status", "failed", reason=f"{why}: {exc.reason}")
+        audit.change(session, row, "status", MailStatus.FAILED, reason=f"{why}: {exc.reason}")
         log.error("mail id=%s to=%s failed: %s: %s", row.id, row.to_addr, why, exc.reason)
         return
     delay = backoff_seconds(policy.retry_seconds, row.attempts)

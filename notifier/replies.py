@@ -8,8 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.errors import IntakeError
 from config.settings import Settings
+from core.errors import IntakeError
+from core.status import MessageKind
 from intake.message import parse_mail
 from notifier import compose, outbox
 from store.models import MessageRow, OutgoingMailRow
@@ -31,7 +32,7 @@ def why_not_answerable(receipt: MessageRow, settings: Settings) -> str | None:
     if source is not None and source.fax_gateway:
         return f"the receipt came through the fax gateway ({receipt.source}): no one reads " \
                "replies to it"
-    if receipt.kind == "pec_receipt":
+    if receipt.kind == MessageKind.PEC_RECEIPT:
         return "the receipt is a PEC system receipt, sent by a machine"
     if receipt.sender.split("@")[0].lower() in AUTOMATIC_LOCAL_PARTS:
         return f"the sender {receipt.sender} is an automatic mailbox"

@@ -14,9 +14,9 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Protocol
 
-from app.errors import IntakeError, SourceUnreachable
 from config.settings import SmtpSettings
 from config.tls import client_context
+from core.errors import IntakeError, SourceUnreachable
 
 
 class MailRejected(IntakeError):

@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from core.status import MailStatus, OrderStatus, ReceiptStatus, RenewalJobStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -78,7 +80,7 @@ class OrderRow(Base):
     expiry_date: Mapped[date] = mapped_column(Date)
     years: Mapped[int] = mapped_column(Integer)
     ordered_at: Mapped[date | None] = mapped_column(Date, nullable=True)
-    status: Mapped[str] = mapped_column(String(32), index=True, default="pending")
+    status: Mapped[str] = mapped_column(String(32), index=True, default=OrderStatus.PENDING)
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     paid_amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -119,7 +121,7 @@ class MessageRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     filename: Mapped[str | None] = mapped_column(String(512), nullable=True)
     kind: Mapped[str] = mapped_column(String(32), default="payment")
-    status: Mapped[str] = mapped_column(String(32), default="received")
+    status: Mapped[str] = mapped_column(String(32), default=ReceiptStatus.RECEIVED)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     text_source: Mapped[str | None] = mapped_column(String(32), nullable=True)
     metadata_json: Mapped[dict | None] = mapped_column(JSON, nullable=True)
@@ -217,7 +219,7 @@ class RenewalJobRow(Base):
     # one renewal per payment event: a retried or replayed event never renews twice
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    status: Mapped[str] = mapped_column(String(32), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(32), default=RenewalJobStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -241,7 +243,7 @@ class OutgoingMailRow(Base):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text, nullable=True)
     message_id_header: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(32), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(32), default=MailStatus.QUEUED, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

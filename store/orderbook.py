@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.status import OrderStatus
 from matching.codes import near_codes
 from matching.orders import Order, OrderBook
 from store import audit
@@ -47,16 +48,17 @@ def import_orders(session: Session, book: OrderBook, actor: str) -> ImportResult
         row = existing.get(order.code)
         if row is None:
             row = OrderRow(**{name: getattr(order, name) for name in
-                              ("code",) + _MONEY_FIELDS + _CONTACT_FIELDS}, status="pending")
+                              ("code",) + _MONEY_FIELDS + _CONTACT_FIELDS},
+                           status=OrderStatus.PENDING)
             session.add(row)
-            audit.record(session, row, "status", "pending", reason=f"imported (line {line})",
-                         actor=actor)
+            audit.record(session, row, "status", OrderStatus.PENDING,
+                         reason=f"imported (line {line})", actor=actor)
             result.inserted += 1
             continue
         changed = [n for n in _MONEY_FIELDS + _CONTACT_FIELDS
                    if getattr(row, n) != getattr(order, n)]
         money_changed = [n for n in changed if n in _MONEY_FIELDS]
-        if money_changed and row.status != "pending":
+        if money_changed and row.status != OrderStatus.PENDING:
             result.rejected.append((line, f"order {order.code} is {row.status}: "
                                           f"{', '.join(money_changed)} cannot change"))
             continue
@@ -79,7 +81,7 @@ _ORDER_COLUMNS = tuple(getattr(OrderRow, name) for name in (
 
 _BY_CODES = select(*_ORDER_COLUMNS).where(OrderRow.code.in_(bindparam("codes", expanding=True)))
 # a neighbour that is no longer pending can neither be meant nor be mistaken for
-_NEIGHBOURS = _BY_CODES.where(OrderRow.status == "pending")
+_NEIGHBOURS = _BY_CODES.where(OrderRow.status == OrderStatus.PENDING)
 _NEIGHBOURS_OF_AMOUNT = _NEIGHBOURS.where(OrderRow.amount == bindparam("amount"))
 
 
@@ -88,11 +90,11 @@ _NEIGHBOURS_OF_AMOUNT = _NEIGHBOURS.where(OrderRow.amount == bindparam("amount")
 _CANDIDATES = select(*_ORDER_COLUMNS).where(or_(
     OrderRow.code.in_(bindparam("read", expanding=True)),
     and_(OrderRow.code.in_(bindparam("codes", expanding=True)),
-         OrderRow.status == "pending")))
+         OrderRow.status == OrderStatus.PENDING)))
 _CANDIDATES_OF_AMOUNT = select(*_ORDER_COLUMNS).where(or_(
     OrderRow.code.in_(bindparam("read", expanding=True)),
     and_(OrderRow.code.in_(bindparam("codes", expanding=True)),
-         OrderRow.status == "pending", OrderRow.amount == bindparam("amount"))))
+         OrderRow.status == OrderStatus.PENDING, OrderRow.amount == bindparam("amount"))))
 MAX_PARAMETERS = 900  # under the 999 bound parameters of older SQLite builds
 
 
@@ -159,11 +161,11 @@ class OrderNoLongerPending(Exception):
 
 
 def _claim_pending(session: Session, code: str, values: dict, at: datetime,
-                   reason: str) -> OrderRow:
+                   reason: str, actor: str = audit.DAEMON) -> OrderRow:
     """pending -> ``values``, as one conditional UPDATE so two processes cannot both claim
     the order; every changed field is audited."""
     result = session.execute(
-        update(OrderRow).where(OrderRow.code == code, OrderRow.status == "pending")
+        update(OrderRow).where(OrderRow.code == code, OrderRow.status == OrderStatus.PENDING)
         .values(**values, updated_at=at)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
@@ -171,31 +173,34 @@ def _claim_pending(session: Session, code: str, values: dict, at: datetime,
     row = session.scalars(select(OrderRow).where(OrderRow.code == code)).one()
     session.refresh(row)
     for name, new in values.items():
-        old = "pending" if name == "status" else None
-        audit.record_change(session, row, name, old, new, reason=reason)
+        old = OrderStatus.PENDING if name == "status" else None
+        audit.record_change(session, row, name, old, new, reason=reason, actor=actor)
     return row
 
 
-def mark_paid(session: Session, code: str, amount: Decimal, at: datetime, reason: str) -> OrderRow:
+def mark_paid(session: Session, code: str, amount: Decimal, at: datetime, reason: str,
+              actor: str = audit.DAEMON) -> OrderRow:
     """pending -> paid, guarded so two processes cannot both pay it."""
-    return _claim_pending(session, code, {"status": "paid", "paid_amount": amount,
-                                          "paid_at": at}, at, reason)
+    return _claim_pending(session, code, {"status": OrderStatus.PAID, "paid_amount": amount,
+                                          "paid_at": at}, at, reason, actor)
 
 
 def route_to_support(session: Session, code: str, amount: Decimal, at: datetime,
-                     reason: str, why: str) -> OrderRow:
+                     reason: str, why: str, actor: str = audit.DAEMON) -> OrderRow:
     """pending -> support: the payment is recorded, but the online procedure cannot renew
     this mailbox (matching.rules), so no renewal is queued; ``why`` is the status reason.
     Guarded like ``mark_paid``."""
-    return _claim_pending(session, code, {"status": "support", "status_reason": why,
-                                          "paid_amount": amount, "paid_at": at}, at, reason)
+    return _claim_pending(session, code, {"status": OrderStatus.SUPPORT, "status_reason": why,
+                                          "paid_amount": amount, "paid_at": at}, at, reason,
+                          actor)
 
 
-def flag_order(session: Session, code: str, flag: str, reason: str) -> None:
+def flag_order(session: Session, code: str, flag: str, reason: str,
+               actor: str = audit.DAEMON) -> None:
     """Puts a flag for a person on the order (refund review, double payment review...),
     audited; the order's status is unaffected."""
     row = session.scalars(select(OrderRow).where(OrderRow.code == code)).one_or_none()
     if row is None:
         return
-    audit.change(session, row, "review_flag", flag, reason=reason)
-    audit.change(session, row, "review_reason", reason, reason=reason)
+    audit.change(session, row, "review_flag", flag, reason=reason, actor=actor)
+    audit.change(session, row, "review_reason", reason, reason=reason, actor=actor)

@@ -8,8 +8,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.errors import SourceUnreachable
 from config.settings import SourceSettings
+from core.errors import SourceUnreachable
 from intake.sources.base import IncomingMessage, Settlement
 
 log = logging.getLogger(__name__)

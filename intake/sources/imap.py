@@ -21,9 +21,9 @@ from email.parser import BytesHeaderParser
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from app.errors import SourceUnreachable
 from config.settings import LimitSettings, SourceSettings
 from config.tls import client_context
+from core.errors import SourceUnreachable
 from intake.sources.base import IncomingMessage, Settlement
 
 log = logging.getLogger(__name__)

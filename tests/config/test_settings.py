@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import ConfigError
 from config.settings import embedded_defaults, load_settings
+from core.errors import ConfigError
 from tests.conftest import run_subprocess
 
 CONTRACT_EXAMPLE = """

@@ -48,7 +48,7 @@ Importo: -10,89 EUR
 Data contabile: 16/03/2026
 Data operazione: 14/03/2026
 Descrizione: RLM 95055
-""", dict(codes=["RLM95055"], amount="10.89", payment_date=date(2026, 3, 14))),
+""", dict(codes=["RLM95055"], amount="-10.89", payment_date=date(2026, 3, 14))),
     "letter_body": ("""Spett.le Amministrazione,
 vi comunico di aver effettuato in data 14/03/2026 il bonifico di € 10,89 con CRO 12345678901
 relativo all'ordine RLM95055 per il rinnovo della mia casella PEC.
@@ -75,6 +75,9 @@ def test_other_layouts(name: str) -> None:
     got = {key: getattr(fields, key) for key in expected}
     want = {key: Decimal(v) if key == "amount" else v for key, v in expected.items()}
     assert got == want
+    # a movement list prints the debit with a minus: read as it is, and doubted
+    assert [d.kind for d in fields.doubts] == (["negative_amount"] if name == "negative_debit"
+                                               else [])
 
 
 def test_two_column_layout_keeps_payer_and_beneficiary_apart() -> None:

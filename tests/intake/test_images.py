@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.errors import BadDocument
+from core.errors import BadDocument
 from intake.images import (
     estimate_skew,
     load_image_page,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import BadMessage, SourceUnreachable
 from app.pipeline import Pipeline
 from config.settings import LimitSettings, SourceSettings, load_settings
+from core.errors import BadMessage, SourceUnreachable
 from intake.message import parse_incoming
 from intake.sources.base import Settlement
 from intake.sources.imap import ImapSource

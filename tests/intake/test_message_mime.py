@@ -8,8 +8,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from app.errors import BadMessage
 from config.settings import LimitSettings
+from core.errors import BadMessage
 from intake.message import parse_incoming, parse_mail
 from intake.sources.base import IncomingMessage
 from tests.factories.mailboxes import (

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import BadDocument
 from config.settings import LimitSettings
+from core.errors import BadDocument
 from intake.fields import extract_fields
 from intake.message import Document
 from intake.ocr import PageJob, PageResult, TesseractEngine, available_engine

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.errors import ConfigError
+from core.errors import ConfigError
 from matching.orders import parse_orders_csv
 
 HEADER = "code,userid,pec_address,customer_name,customer_email,amount,expiry_date,years"

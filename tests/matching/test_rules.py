@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from matching.codes import distance, near_codes
-from matching.rules import add_months, support_reason
+from matching.renewal import add_months, support_reason
 from matching.signals import (
     EQUAL,
     OVER,

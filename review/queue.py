@@ -1,0 +1,310 @@
+"""The review queue: which receipts wait for a person, in what order, and the page of them.
+
+Each unmatched receipt gets a ``receipt_reviews`` row the first time the queue is read after
+it arrived (``sync``): its sort key (the earliest expiry among its pending candidate orders),
+its reason's kind, its amount and method, and one lower-cased text to search. The queue page
+is then a fixed number of indexed queries however many receipts wait (a test counts them).
+
+Order: receipts whose mailbox lapses within ``[review] urgent_days`` (or has lapsed) first,
+soonest expiry first; then the rest, oldest first.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from store.models import ExtractionRow, MatchDecisionRow, MessageRow, OrderRow
+from store.reviews import ReceiptReviewRow
+
+UNMATCHED = "unmatched"
+SYNC_BATCH = 500
+
+# reason kinds, in the order they are tested (the first that fits names the receipt)
+REASON_KINDS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+    (key, label, re.compile(pattern, re.I)) for key, label, pattern in (
+        ("double_payment", "possibile doppio pagamento", r"double payment"),
+        ("foreign_iban", "IBAN non nostro", r"which is not ours"),
+        ("unreadable", "illeggibile o da OCR", r"need(s)? OCR|no readable|unreadable|"
+                                               r"could not be read|no text"),
+        ("no_code", "nessun codice", r"no order code|neither an order code|no code found"),
+        ("uncertain_code", "codice incerto", r"may be misread|one-character slip|"
+                                             r"another customer's order|several orders one"),
+        ("unknown_code", "codice inesistente", r"no such order"),
+        ("amount", "importo diverso", r"short of|more than|matches neither|no amount|"
+                                      r"not equal|not EUR"),
+        ("date", "pagamento prima dell'ordine", r"before order"),
+        ("other", "altro", r""),
+    ))
+REASON_LABELS = {key: label for key, label, _ in REASON_KINDS}
+
+
+def reason_kind(reason: str | None) -> str:
+    text = reason or ""
+    for key, _label, pattern in REASON_KINDS:
+        if pattern.search(text):
+            return key
+    return "other"
+
+
+# --- keeping the entries ------------------------------------------------------------------
+
+def sync(session: Session) -> int:
+    """Creates the entries of unmatched receipts that have none yet; returns how many."""
+    missing = select(MessageRow.id).outerjoin(
+        ReceiptReviewRow, ReceiptReviewRow.message_id == MessageRow.id).where(
+        MessageRow.status == UNMATCHED, ReceiptReviewRow.message_id.is_(None)).order_by(
+        MessageRow.id)
+    ids = list(session.scalars(missing))
+    for start in range(0, len(ids), SYNC_BATCH):
+        for entry in build_entries(session, ids[start:start + SYNC_BATCH]):
+            session.add(entry)
+    if ids:
+        session.flush()
+    return len(ids)
+
+
+def refresh(session: Session, message_id: int, queued_at: datetime | None = None) -> None:
+    """Recomputes one receipt's entry (it came back to the queue), keeping its version."""
+    row = session.get(ReceiptReviewRow, message_id)
+    fresh = build_entries(session, [message_id])[0]
+    if row is None:
+        session.add(fresh)
+        return
+    for name in ("expiry_date", "reason_kind", "amount", "method", "top_candidate",
+                 "search_text"):
+        setattr(row, name, getattr(fresh, name))
+    if queued_at is not None:
+        row.queued_at = queued_at
+
+
+def build_entries(session: Session, ids: list[int]) -> list[ReceiptReviewRow]:
+    """Three queries for a batch: the receipts, their combined fields, their decisions'
+    candidates; a fourth for the candidate orders."""
+    messages = {m.id: m for m in session.execute(select(
+        MessageRow.id, MessageRow.received_at, MessageRow.sender, MessageRow.certified_sender,
+        MessageRow.subject, MessageRow.reason, MessageRow.filename, MessageRow.source)
+        .where(MessageRow.id.in_(ids)))}
+    fields = {}
+    for row in session.execute(select(ExtractionRow).where(
+            ExtractionRow.message_id.in_(ids), ExtractionRow.document_id.is_(None))
+            .order_by(ExtractionRow.id)).scalars():
+        fields[row.message_id] = row
+    candidates: dict[int, list[str]] = {}
+    for message_id, cands in session.execute(select(
+            MatchDecisionRow.message_id, MatchDecisionRow.candidates).where(
+            MatchDecisionRow.message_id.in_(ids)).order_by(MatchDecisionRow.id)):
+        candidates[message_id] = [c["code"] for c in cands or [] if c.get("code")]
+    codes = {c for cs in candidates.values() for c in cs}
+    codes |= {c for f in fields.values() for c in (f.codes or [])}
+    orders = {o.code: o for o in session.execute(select(
+        OrderRow.code, OrderRow.status, OrderRow.expiry_date, OrderRow.customer_name,
+        OrderRow.pec_address, OrderRow.customer_email).where(OrderRow.code.in_(sorted(codes))))
+    } if codes else {}
+    entries = []
+    for message_id in ids:
+        m = messages[message_id]
+        f = fields.get(message_id)
+        cand = [orders[c] for c in candidates.get(message_id, []) if c in orders]
+        pending = [o for o in cand if o.status == "pending"]
+        words = [m.sender, m.certified_sender, m.subject, m.filename, m.source,
+                 f and f.payer, f and f.transfer_ref, f and f.iban,
+                 f and f.amount is not None and _amount_texts(f.amount),
+                 *(f.codes if f else []),
+                 *(x for o in cand for x in (o.code, o.customer_name, o.pec_address,
+                                             o.customer_email))]
+        entries.append(ReceiptReviewRow(
+            message_id=message_id, version=1, queued_at=m.received_at,
+            expiry_date=min((o.expiry_date for o in pending), default=None),
+            reason_kind=reason_kind(m.reason),
+            amount=f.amount if f else None, method=f.method if f else None,
+            top_candidate=(pending[0].code if pending else cand[0].code if cand else None),
+            search_text=" ".join(str(w) for w in words if w).lower()))
+    return entries
+
+
+def _amount_texts(amount: Decimal) -> str:
+    """An amount as people type it: 10.89, 10,89."""
+    plain = f"{amount:.2f}"
+    return f"{plain} {plain.replace('.', ',')}"
+
+
+# --- the page -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueFilters:
+    reason: str | None = None
+    source: str | None = None
+    method: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str | None = None
+    page: int = 1
+
+    def query_string(self, **override: object) -> str:
+        from urllib.parse import urlencode
+        values = {"reason": self.reason, "source": self.source, "method": self.method,
+                  "date_from": self.date_from, "date_to": self.date_to, "q": self.q,
+                  "page": self.page}
+        values.update(override)
+        return urlencode({k: str(v) for k, v in values.items() if v not in (None, "", 1)
+                          or (k == "page" and v not in (None, 1))})
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    received_at: datetime
+    source: str
+    sender: str | None
+    subject: str | None
+    filename: str | None
+    reason: str | None
+    reason_kind: str
+    reason_label: str
+    amount: str | None
+    method: str | None
+    top_candidate: str | None
+    expiry_date: date | None
+    urgent: bool
+    locked_by: str | None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    total: int              # receipts matching the filters
+    waiting: int            # the whole queue
+    by_reason: list[tuple[str, str, int]]  # (kind, label, count) over the whole queue
+    sources: list[str]
+    methods: list[str]
+    filters: QueueFilters
+    page: int
+    pages: int
+    page_size: int
+    oldest_at: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _conditions(filters: QueueFilters) -> list:
+    conds = [MessageRow.status == UNMATCHED]
+    if filters.reason:
+        conds.append(ReceiptReviewRow.reason_kind == filters.reason)
+    if filters.source:
+        conds.append(MessageRow.source == filters.source)
+    if filters.method:
+        conds.append(ReceiptReviewRow.method == filters.method)
+    if filters.date_from:
+        conds.append(ReceiptReviewRow.queued_at >= _day_start(filters.date_from))
+    if filters.date_to:
+        conds.append(ReceiptReviewRow.queued_at < _day_start(filters.date_to + timedelta(1)))
+    for term in (filters.q or "").lower().split()[:6]:
+        conds.append(_term(term))
+    return conds
+
+
+def _term(term: str):  # noqa: ANN202 (a SQL clause)
+    """One search word: anywhere in the search text; an amount also as a number."""
+    like = ReceiptReviewRow.search_text.like(f"%{_escape_like(term)}%", escape="\\")
+    try:
+        amount = Decimal(term.replace("€", "").replace(",", "."))
+    except InvalidOperation:
+        return like
+    return or_(like, ReceiptReviewRow.amount == amount) if amount.is_finite() else like
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _day_start(day: date) -> datetime:
+    from datetime import UTC
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def queue_page(session: Session, filters: QueueFilters, *, today: date, page_size: int,
+               urgent_days: int) -> QueuePage:
+    """Four queries whatever the page size: counts by reason (and sources, methods), the
+    filtered count, the page itself."""
+    sync(session)
+    joined = and_(ReceiptReviewRow.message_id == MessageRow.id)
+    cutoff = today + timedelta(days=urgent_days)
+    urgent = case((ReceiptReviewRow.expiry_date <= cutoff, 0), else_=1)
+    base_all = select(func.count(), ReceiptReviewRow.reason_kind, MessageRow.source,
+                      ReceiptReviewRow.method, func.min(ReceiptReviewRow.queued_at)).select_from(
+        MessageRow).join(ReceiptReviewRow, joined).where(MessageRow.status == UNMATCHED) \
+        .group_by(ReceiptReviewRow.reason_kind, MessageRow.source, ReceiptReviewRow.method)
+    groups = session.execute(base_all).all()
+    counts: dict[str, int] = {}
+    for n, kind, _source, _method, _oldest in groups:
+        counts[kind] = counts.get(kind, 0) + n
+    waiting = sum(counts.values())
+    oldest = min((g[4] for g in groups if g[4] is not None), default=None)
+    conds = _conditions(filters)
+    total = session.scalar(select(func.count()).select_from(MessageRow).join(
+        ReceiptReviewRow, joined).where(*conds)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(filters.page, 1), pages)
+    rows = session.execute(
+        select(MessageRow.id, MessageRow.received_at, MessageRow.source, MessageRow.sender,
+               MessageRow.subject, MessageRow.filename, MessageRow.reason,
+               ReceiptReviewRow.reason_kind, ReceiptReviewRow.amount, ReceiptReviewRow.method,
+               ReceiptReviewRow.top_candidate, ReceiptReviewRow.expiry_date,
+               ReceiptReviewRow.locked_by, ReceiptReviewRow.locked_at)
+        .select_from(MessageRow).join(ReceiptReviewRow, joined).where(*conds)
+        .order_by(urgent, case((ReceiptReviewRow.expiry_date <= cutoff,
+                                ReceiptReviewRow.expiry_date), else_=None),
+                  ReceiptReviewRow.queued_at, MessageRow.id)
+        .limit(page_size).offset((page - 1) * page_size)).all()
+    items = [QueueItem(
+        id=r.id, received_at=r.received_at, source=r.source, sender=r.sender,
+        subject=r.subject, filename=r.filename, reason=r.reason, reason_kind=r.reason_kind,
+        reason_label=REASON_LABELS.get(r.reason_kind, r.reason_kind),
+        amount=None if r.amount is None else f"{r.amount:.2f}", method=r.method,
+        top_candidate=r.top_candidate, expiry_date=r.expiry_date,
+        urgent=r.expiry_date is not None and r.expiry_date <= cutoff,
+        locked_by=r.locked_by) for r in rows]
+    return QueuePage(
+        items=items, total=total, waiting=waiting,
+        by_reason=[(k, REASON_LABELS.get(k, k), n) for k, n in
+                   sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+        sources=sorted({g[2] for g in groups if g[2]}),
+        methods=sorted({g[3] for g in groups if g[3]}),
+        filters=filters, page=page, pages=pages, page_size=page_size, oldest_at=oldest)
+
+
+def neighbours(session: Session, message_id: int, *, today: date,
+               urgent_days: int) -> tuple[int | None, int | None]:
+    """The receipts before and after this one in the queue's order (for j/k and for
+    opening the next receipt after an action): previous, next."""
+    ids = list(session.scalars(_ordered_ids(today, urgent_days)))
+    if message_id not in ids:
+        return None, (ids[0] if ids else None)
+    at = ids.index(message_id)
+    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+
+
+def _ordered_ids(today: date, urgent_days: int):  # noqa: ANN202
+    cutoff = today + timedelta(days=urgent_days)
+    return (select(MessageRow.id).join(ReceiptReviewRow,
+                                       ReceiptReviewRow.message_id == MessageRow.id)
+            .where(MessageRow.status == UNMATCHED)
+            .order_by(case((ReceiptReviewRow.expiry_date <= cutoff, 0), else_=1),
+                      case((ReceiptReviewRow.expiry_date <= cutoff,
+                            ReceiptReviewRow.expiry_date), else_=None),
+                      ReceiptReviewRow.queued_at, MessageRow.id))
+
+
+def next_in_queue(session: Session, after_id: int | None, *, today: date,
+                  urgent_days: int, skip: set[int] | None = None) -> int | None:
+    """The first receipt of the queue other than ``after_id`` (and those in ``skip``)."""
+    sync(session)
+    skip = (skip or set()) | ({after_id} if after_id else set())
+    for message_id in session.scalars(_ordered_ids(today, urgent_days).limit(len(skip) + 1)):
+        if message_id not in skip:
+            return message_id
+    return None
