@@ -54,9 +54,17 @@ class PostgresServer:
                    f"-c unix_socket_directories={self.root} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=200 -c shared_buffers=32MB")
-        self._run(f"{self.bin}/pg_ctl", "-D", data, "-l", f"{self.root}/pg.log", "-o", options,
-                  "-w", "-t", "30", "start")
+        self._options = options
+        self.resume()
         return self
+
+    def pause(self) -> None:
+        """Stops the server (its data stays): what a client sees in a restart or failover."""
+        self._run(f"{self.bin}/pg_ctl", "-D", f"{self.root}/data", "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._run(f"{self.bin}/pg_ctl", "-D", f"{self.root}/data", "-l", f"{self.root}/pg.log",
+                  "-o", self._options, "-w", "-t", "30", "start")
 
     def create_database(self, name: str) -> str:
         import psycopg
