@@ -78,7 +78,10 @@ class SourceWatcher(threading.Thread):
             if outcome.deferred:
                 self.deferred = True
                 continue
-            self.source.settle(incoming, outcome.settlement)
+            try:
+                self.source.settle(incoming, outcome.settlement)
+            finally:
+                self.pipeline.settled(incoming)
             self.taken += 1
             taken += 1
             if self.stop.is_set():

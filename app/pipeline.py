@@ -132,7 +132,10 @@ class Pipeline:
                     outcome = self.take_in(incoming)
                     if outcome.deferred:
                         continue
-                    source.settle(incoming, outcome.settlement)
+                    try:
+                        source.settle(incoming, outcome.settlement)
+                    finally:
+                        self.settled(incoming)
                     taken += 1
                     if outcome.already_known:
                         summary.already_known += 1
@@ -158,19 +161,24 @@ class Pipeline:
             log.warning("source=%s poll result not recorded", source, exc_info=True)
 
     def take_in(self, incoming: IncomingMessage) -> Outcome:
-        """Processes one message exactly once and returns its committed outcome."""
+        """Processes one message exactly once and returns its committed outcome.
+
+        The message is claimed first (``store.operations``): the claim lasts until the
+        caller has moved it out of its source and called ``settled``, so several workers on
+        one mailbox neither process nor move one message twice. A message another live
+        worker holds comes back ``deferred``: leave it alone, look again later."""
         started = time.monotonic()
         message_id, _facts = arrival_facts(incoming)
-        known = self._known_outcome(incoming, message_id)
-        if known is None:
-            if not self._claim(incoming):
-                log.info("source=%s id=%s claimed by another worker: left to it",
-                         incoming.source, incoming.key)
-                return Outcome(0, "claimed", None, deferred=True)
-            try:
-                known = self._take_in_claimed(incoming, message_id)
-            finally:
-                self._heartbeat.drop((incoming.source, incoming.stable_id))
+        if not self._claim(incoming):
+            log.info("source=%s id=%s claimed by another worker: left to it",
+                     incoming.source, incoming.key)
+            return Outcome(0, "claimed", None, deferred=True)
+        try:
+            known = self._take_in_claimed(incoming, message_id)
+        except BaseException:
+            # the claim stays ours until its lease ends: this worker retries it next time
+            self._heartbeat.drop((incoming.source, incoming.stable_id))
+            raise
         log.info("source=%s id=%s message_id=%s outcome=%s%s reason=%s took=%.3fs",
                  incoming.source, incoming.key, message_id or "-",
                  known.status + (" (already recorded)" if known.already_known else ""),
@@ -178,20 +186,28 @@ class Pipeline:
                  known.reason or "-", time.monotonic() - started)
         return known
 
+    def settled(self, incoming: IncomingMessage) -> None:
+        """The message has been moved out of its source (or the move failed and is left to
+        whoever comes next): its claim ends."""
+        self._heartbeat.drop((incoming.source, incoming.stable_id))
+        try:
+            self._release(incoming)
+        except Exception:  # noqa: BLE001 - the lease ends it anyway
+            log.warning("source=%s id=%s claim not released", incoming.source, incoming.key,
+                        exc_info=True)
+
     def _take_in_claimed(self, incoming: IncomingMessage, message_id: str | None) -> Outcome:
-        known = self._known_outcome(incoming, message_id)  # settled just before we came?
+        known = self._known_outcome(incoming, message_id)
         if known is None:
             self.originals.put(incoming.raw)
             try:
-                known = self._process(incoming)  # ends the claim in its transaction
+                known = self._process(incoming)
             except (IntegrityError, OrderNoLongerPending):
                 # another process recorded this message or paid this order first:
                 # what it committed is the truth; re-read or re-decide against it.
                 known = self._known_outcome(incoming, message_id) or self._process(incoming)
-        if known.already_known:
-            self._release(incoming)
-        else:
-            metrics.message_outcome(known.status)
+            if not known.already_known:
+                metrics.message_outcome(known.status)
         return known
 
     def _claim(self, incoming: IncomingMessage) -> bool:
@@ -209,8 +225,6 @@ class Pipeline:
 
     def _process(self, incoming: IncomingMessage) -> Outcome:
         with self.db.session() as session:
-            # the claim ends with the outcome: both commit, or neither
-            operations.release(session, incoming.source, incoming.stable_id)
             receipt = self._record_arrival(session, incoming)
             try:
                 parsed = parse_incoming(incoming, self.settings.limits)
