@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     receipts_requeue = leaf(receipts, "requeue", "back into the review queue")
     receipts_requeue.add_argument("id", type=int)
     receipts_requeue.add_argument("--by", default="cli")
+    receipts_retry = leaf(receipts, "retry", "process a quarantined or unmatched receipt "
+                          "again from its kept original")
+    receipts_retry.add_argument("id", type=int)
+    receipts_retry.add_argument("--by", default="cli")
 
     users = commands.add_parser("users", help="people of the review UI").add_subparsers(
         dest="users_command", required=True, parser_class=_Parser)
@@ -76,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(users, "list", "list users").add_argument("--json", action="store_true")
     leaf(users, "disable", "a disabled user cannot log in").add_argument("name")
     leaf(users, "enable", "allow a disabled user again").add_argument("name")
+
+    statements = commands.add_parser("statements", help="bank statements").add_subparsers(
+        dest="statements_command", required=True, parser_class=_Parser)
+    leaf(statements, "import", "read bank statements (camt.053/054, MT940, CBI, BancoPosta)"
+         ).add_argument("files", nargs="+")
+    statements_list = leaf(statements, "list", "list the statements' credit lines")
+    statements_list.add_argument("--json", action="store_true")
+    statements_list.add_argument("--status")
 
     extract = leaf(commands, "extract", "read payment fields from files")
     extract.add_argument("files", nargs="+")
@@ -166,7 +178,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 return review.receipts_dismiss(db, settings, args.id, args.reason, args.by)
             if args.receipts_command == "requeue":
                 return review.receipts_requeue(db, settings, args.id, args.by)
+            if args.receipts_command == "retry":
+                from app.commands_retry import receipts_retry
+                return receipts_retry(settings, db, commands.pipeline_for(settings, db),
+                                      args.id, args.by)
             return commands.receipts_list(db, args.status, as_json=args.json)
+        if args.command == "statements":
+            from app import commands_statements as cs
+            if args.statements_command == "import":
+                return cs.statements_import(settings, db, args.files)
+            return cs.statements_list(db, args.status, as_json=args.json)
         if args.command == "users":
             if args.users_command == "add":
                 return review.users_add(db, args.name, args.role, args.password_stdin)

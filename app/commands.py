@@ -22,6 +22,7 @@ from matching.orders import parse_orders_csv
 from store.db import Database, migrate
 from store.models import MatchDecisionRow, MessageRow, OrderRow
 from store.orderbook import import_orders
+from store.statements import bank_confirmed
 
 log = logging.getLogger("pec_intake")
 
@@ -100,7 +101,9 @@ def orders_list(db: Database, status: str | None, as_json: bool) -> int:
         query = select(OrderRow).order_by(OrderRow.code)
         if status:
             query = query.where(OrderRow.status == status)
-        items = [order_json(row) for row in session.scalars(query)]
+        rows = list(session.scalars(query))
+        confirmed = bank_confirmed(session, [row.id for row in rows])
+        items = [order_json(row) | {"bank_confirmed": confirmed[row.id]} for row in rows]
     if as_json:
         _print_json(items)
     else:
@@ -238,6 +241,9 @@ def _print_fields(result: dict[str, Any]) -> None:
 def _pipeline(settings: Settings, db: Database):  # noqa: ANN202
     from app.pipeline import Pipeline
     return Pipeline(settings, db, ocr=default_ocr())
+
+
+pipeline_for = _pipeline
 
 
 def poll_once(settings: Settings, db: Database) -> int:

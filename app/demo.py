@@ -88,7 +88,34 @@ def _run(folder: Path, inbox_items, write_scenario) -> int:  # noqa: ANN001
     print(f"\nEverything is in {folder}: the database var/intake.sqlite3, originals in "
           "var/originals/, files moved to var/inbox/processed/ and var/inbox/quarantine/.")
     print(f"Look around: python run.py receipts list   (from {folder})")
+    _review_ui(folder, settings)
     return 0
+
+
+def _review_ui(folder: Path, settings) -> None:  # noqa: ANN001 (config.settings.Settings)
+    """A demo accountant and a configuration file, so the review UI opens on this data."""
+    import secrets
+
+    from app import commands
+    from review.users import add_user
+    password = "demo-" + secrets.token_urlsafe(9)
+    db = commands.open_database(settings)
+    try:
+        with db.session() as session:
+            add_user(session, "demo", "accountant", password, actor="demo")
+    finally:
+        db.dispose()
+    config = folder / "pec-intake.toml"
+    config.write_text('# written by the demo: its database, inbox and outbox, relative to here\n'
+                      '[database]\nurl = "sqlite:///var/intake.sqlite3"\n\n'
+                      '[[sources]]\nname = "inbox"\nkind = "folder"\npath = "var/inbox"\n\n'
+                      '[outbox]\ndir = "var/outbox"\n\n'
+                      '[storage]\noriginals_dir = "var/originals"\n', encoding="utf-8")
+    root = Path(__file__).resolve().parent.parent
+    print("\nThe review queue in the browser (the receipts above that were not paid):")
+    print(f"  python {root / 'run.py'} --config {config} review")
+    print(f"  then open http://{settings.review.host}:{settings.review.port}/ and log in as "
+          f"user demo, password {password}")
 
 
 def _orders(db) -> list[dict]:  # noqa: ANN001

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import threading
 import time
 from collections import Counter
@@ -15,16 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 import effects
 from app import metrics, renewals
+from app import statements as bank
 from config.settings import Settings
-from core.errors import BadMessage, SourceUnreachable
+from core.errors import BadMessage, Deadline, IntakeError, OverBudget, SourceUnreachable
 from core.status import ReceiptStatus
-from intake.message import ParsedMessage, arrival_facts, parse_incoming
+from intake.message import ParsedMessage, message_facts, parse_incoming, peek_message_id
 from intake.reading import Reading, read_message
 from intake.sources import IncomingMessage, Settlement, open_source
 from intake.text import OcrEngine
@@ -67,9 +70,13 @@ class Outcome:
     reason: str | None
     order_codes: tuple[str, ...] = ()
     already_known: bool = False
-    # another worker holds a live claim on the message: leave it where it is (that worker
-    # settles it; if it dies, its claim expires and the message is taken in again)
-    deferred: bool = False
+    in_progress: bool = False  # another process is processing it: leave it in the source
+
+    @property
+    def deferred(self) -> bool:
+        """Another worker holds the message: leave it where it is (it settles it; if it
+        dies, its claim lapses and the message is taken in again)."""
+        return self.in_progress
 
     @property
     def settlement(self) -> Settlement:
@@ -130,8 +137,8 @@ class Pipeline:
             try:
                 for incoming in source.fetch():
                     outcome = self.take_in(incoming)
-                    if outcome.deferred:
-                        continue
+                    if outcome.in_progress:
+                        continue  # its process settles it
                     try:
                         source.settle(incoming, outcome.settlement)
                     finally:
@@ -160,57 +167,21 @@ class Pipeline:
         except Exception:  # noqa: BLE001 - a status row is not worth a failed poll
             log.warning("source=%s poll result not recorded", source, exc_info=True)
 
-    def take_in(self, incoming: IncomingMessage) -> Outcome:
-        """Processes one message exactly once and returns its committed outcome.
-
-        The message is claimed first (``store.operations``): the claim lasts until the
-        caller has moved it out of its source and called ``settled``, so several workers on
-        one mailbox neither process nor move one message twice. A message another live
-        worker holds comes back ``deferred``: leave it alone, look again later."""
-        started = time.monotonic()
-        message_id, _facts = arrival_facts(incoming)
-        if not self._claim(incoming):
-            log.info("source=%s id=%s claimed by another worker: left to it",
-                     incoming.source, incoming.key)
-            return Outcome(0, "claimed", None, deferred=True)
-        try:
-            known = self._take_in_claimed(incoming, message_id)
-        except BaseException:
-            # the claim stays ours until its lease ends: this worker retries it next time
-            self._heartbeat.drop((incoming.source, incoming.stable_id))
-            raise
-        log.info("source=%s id=%s message_id=%s outcome=%s%s reason=%s took=%.3fs",
-                 incoming.source, incoming.key, message_id or "-",
-                 known.status + (" (already recorded)" if known.already_known else ""),
-                 f" orders={','.join(known.order_codes)}" if known.order_codes else "",
-                 known.reason or "-", time.monotonic() - started)
-        return known
-
     def settled(self, incoming: IncomingMessage) -> None:
         """The message has been moved out of its source (or the move failed and is left to
-        whoever comes next): its claim ends."""
+        whoever comes next): this worker's hold on it ends."""
         self._heartbeat.drop((incoming.source, incoming.stable_id))
         try:
-            self._release(incoming)
+            with self.db.session() as session:
+                operations.release(session, incoming.source, incoming.stable_id)
         except Exception:  # noqa: BLE001 - the lease ends it anyway
-            log.warning("source=%s id=%s claim not released", incoming.source, incoming.key,
+            log.warning("source=%s id=%s hold not released", incoming.source, incoming.key,
                         exc_info=True)
 
-    def _take_in_claimed(self, incoming: IncomingMessage, message_id: str | None) -> Outcome:
-        known = self._known_outcome(incoming, message_id)
-        if known is None:
-            self.originals.put(incoming.raw)
-            try:
-                known = self._process(incoming)
-            except (IntegrityError, OrderNoLongerPending):
-                # another process recorded this message or paid this order first:
-                # what it committed is the truth; re-read or re-decide against it.
-                known = self._known_outcome(incoming, message_id) or self._process(incoming)
-            if not known.already_known:
-                metrics.message_outcome(known.status)
-        return known
-
-    def _claim(self, incoming: IncomingMessage) -> bool:
+    def _hold(self, incoming: IncomingMessage) -> bool:
+        """Several workers on one mailbox: a worker holds a message from before it is read
+        until it has been moved out of the source (``settled``), so no two workers process
+        or move one message. False when another live worker holds it."""
         with self.db.session() as session:
             taken = operations.claim(session, incoming.source, incoming.stable_id,
                                      self.clock(), self.settings.service.claim_lease_seconds,
@@ -219,44 +190,152 @@ class Pipeline:
             self._heartbeat.hold((incoming.source, incoming.stable_id))
         return taken
 
-    def _release(self, incoming: IncomingMessage) -> None:
-        with self.db.session() as session:
-            operations.release(session, incoming.source, incoming.stable_id)
+    def take_in(self, incoming: IncomingMessage) -> Outcome:
+        """Processes one message exactly once and returns its committed outcome.
 
-    def _process(self, incoming: IncomingMessage) -> Outcome:
-        with self.db.session() as session:
-            receipt = self._record_arrival(session, incoming)
+        1. the arrival (original kept, a ``received`` row) is committed before anything
+           reads the message;
+        2. each attempt is counted and claimed (committed) before it starts: after
+           ``MAX_INTERRUPTED`` attempts that never finished (the process was killed, ran
+           out of memory) the message is quarantined instead of tried for ever;
+        3. parse, read, extract, decide and apply run with a wall-clock budget; any
+           unexpected exception rolls back to the arrival and quarantines the message with
+           ``internal error in <stage>: <Type>: <message>`` (traceback in the log).
+        Only database failures (disk full, database gone) escape: nothing can be recorded
+        then, and the message stays in its source for the next poll."""
+        started = time.monotonic()
+        message_id = peek_message_id(incoming)
+        if not self._hold(incoming):
+            log.info("source=%s id=%s held by another worker: left to it", incoming.source,
+                     incoming.key)
+            return Outcome(0, ReceiptStatus.RECEIVED, "held by another worker",
+                           already_known=True, in_progress=True)
+        try:
+            outcome = self._take_in(incoming, message_id)
+        except BaseException:
+            # the hold stays this worker's until its lease ends: retried here next time
+            self._heartbeat.drop((incoming.source, incoming.stable_id))
+            raise
+        if not outcome.already_known:
+            metrics.message_outcome(outcome.status)
+        log.info("source=%s id=%s message_id=%s receipt=%s outcome=%s%s reason=%s took=%.3fs",
+                 incoming.source, incoming.key, message_id or "-", outcome.receipt_id,
+                 outcome.status + (" (already recorded)" if outcome.already_known else ""),
+                 f" orders={','.join(outcome.order_codes)}" if outcome.order_codes else "",
+                 outcome.reason or "-", time.monotonic() - started)
+        return outcome
+
+    def _take_in(self, incoming: IncomingMessage, message_id: str | None) -> Outcome:
+        known = self._known(incoming, message_id)
+        if known is None:
+            self.originals.put(incoming.raw)
             try:
-                parsed = parse_incoming(incoming, self.settings.limits)
-            except BadMessage as exc:
-                return self._finish(session, receipt, QUARANTINED, exc.reason)
+                receipt_id = self._record_arrival(incoming, message_id)
+            except IntegrityError:  # another process recorded this arrival first
+                known = self._known(incoming, message_id)
+                if known is None:
+                    raise
+        if known is not None:
+            if known.status != ReceiptStatus.RECEIVED:
+                return known
+            receipt_id = known.receipt_id
+        claim = self._claim(receipt_id)
+        if claim is None:  # another live process is on it: its outcome will be committed
+            return Outcome(receipt_id, ReceiptStatus.RECEIVED, "being processed elsewhere",
+                           already_known=True, in_progress=True)
+        if claim > MAX_INTERRUPTED:
+            return self._quarantine(receipt_id, (
+                f"processing was interrupted {claim - 1} times (killed or out of memory) "
+                "before it could finish: not tried again automatically; "
+                f"`receipts retry {receipt_id}` processes it again"))
+        return self.process(receipt_id, incoming)
+
+    def process(self, receipt_id: int, incoming: IncomingMessage, *,
+                actor: str = effects.DAEMON) -> Outcome:
+        """One processing attempt of an arrival already recorded (by ``take_in``, or by
+        ``receipts retry`` from the kept original): a committed outcome, whatever happens."""
+        progress = _Progress()
+        deadline = Deadline(self.settings.limits.message_seconds)
+        try:
+            for _ in range(3):
+                try:
+                    return self._attempt(receipt_id, incoming, progress, deadline, actor)
+                except OrderNoLongerPending:
+                    # another process (a person, a statement) paid an order first: what it
+                    # committed is the truth; decide again against it
+                    progress.stage = "decide"
+            raise RuntimeError("orders kept changing under the decision")
+        except IntakeError as exc:  # over the budget, a message that cannot be parsed
+            return self._quarantine(receipt_id, exc.reason, actor=actor)
+        except (OperationalError, DisconnectionError):
+            raise  # the database itself: nothing can be recorded; the message stays
+        except Exception as exc:  # noqa: BLE001 - a bug of ours must not block the source
+            log.exception("receipt=%s source=%s id=%s: internal error in %s", receipt_id,
+                          incoming.source, incoming.key, progress.stage)
+            return self._quarantine(receipt_id, internal_error(progress.stage, exc),
+                                    actor=actor)
+
+    def _attempt(self, receipt_id: int, incoming: IncomingMessage, progress: _Progress,
+                 deadline: Deadline, actor: str) -> Outcome:
+        parsed, reading = self._read(incoming, progress, deadline)
+        with self.db.session() as session:
+            receipt = session.get(MessageRow, receipt_id)
+            progress.stage = "record"
+            if isinstance(parsed, BadMessage):
+                self._record_facts(receipt, getattr(parsed, "facts", {}))
+                return self._finish(session, receipt, QUARANTINED, parsed.reason, actor)
             self._record_headers(receipt, parsed)
             if parsed.kind == PEC_RECEIPT:
                 return self._finish(session, receipt, PEC_RECEIPT,
                                     f"PEC system receipt ({parsed.headers.get('X-Ricevuta')}): "
-                                    "not a payment")
-            reading = read_message(parsed, self.settings.limits, self.ocr)
+                                    "not a payment", actor)
             self._record_reading(session, receipt, reading)
             if _nothing_to_decide_on(reading):
                 status = ReceiptStatus.UNMATCHED if reading.needs_ocr else QUARANTINED
                 reason = "; ".join(reading.problems) or "no readable document"
-                return self._finish(session, receipt, status, reason)
+                return self._finish(session, receipt, status, reason, actor)
+            progress.stage = "decide"
+            deadline.check("decide")
             decision = self._decide(session, receipt, reading)
+            # paid_on = "statement": a proof that would pay waits for the bank's line
+            decision = bank.gate(session, self.settings, reading.fields, decision)
             reason = decision.reason
             if decision.outcome != MATCHED and reading.problems:
                 reason += "; also: " + "; ".join(reading.problems)  # what the reviewer lacks
+            progress.stage = "apply"
             applied = effects.apply_decision(
                 session, receipt, decision, settings=self.settings, clock=self.clock,
-                amount=reading.fields.amount, reason=reason)
-            return Outcome(receipt.id, applied.status, applied.reason, applied.order_codes)
+                amount=reading.fields.amount, reason=reason, actor=actor)
+            # the bank's lines of this payment, already imported, are joined to the proof
+            bank.after_proof(session, receipt, reading.fields, decision, self.clock())
+            receipt.claimed_by = receipt.claimed_at = None
+            progress.stage = "commit"
+            outcome = Outcome(receipt.id, applied.status, applied.reason, applied.order_codes)
+        return outcome
 
-    # --- steps ------------------------------------------------------------------------------
+    def _read(self, incoming: IncomingMessage, progress: _Progress,
+              deadline: Deadline) -> tuple[ParsedMessage | BadMessage, Reading | None]:
+        """Parse, read and extract: pure work, no database, in a worker thread so a stage
+        stuck inside one call (a library that loops) is given up on at the deadline; the
+        message is then quarantined with the bound named. Expected failures come back as
+        values; unexpected ones are raised here with ``progress.stage`` naming the stage."""
+        def work() -> tuple[ParsedMessage | BadMessage, Reading | None]:
+            progress.stage = "parse"
+            try:
+                parsed = parse_incoming(incoming, self.settings.limits)
+            except BadMessage as exc:
+                return exc, None
+            if parsed.kind == PEC_RECEIPT:
+                return parsed, None
+            return parsed, read_message(parsed, self.settings.limits, self.ocr,
+                                        deadline=deadline, on_stage=progress.enter)
+        return _with_watchdog(work, deadline, progress)
 
-    def _known_outcome(self, incoming: IncomingMessage,
-                       message_id: str | None = None) -> Outcome | None:
-        """The committed outcome of this arrival: by (source, identity), or, for a mailbox
-        (identity "<UIDVALIDITY>:<UID>"), by Message-ID + content hash, so a message seen
-        again under a new UIDVALIDITY (mailbox rebuilt, restored) is not processed twice."""
+    def _known(self, incoming: IncomingMessage,
+               message_id: str | None = None) -> Outcome | None:
+        """The recorded arrival: by (source, identity), or, for a mailbox (identity
+        "<UIDVALIDITY>:<UID>"), by Message-ID + content hash, so a message seen again under
+        a new UIDVALIDITY (mailbox rebuilt, restored) is not processed twice."""
         with self.db.session() as session:
             row = session.scalar(select(MessageRow).where(
                 MessageRow.source == incoming.source,
@@ -271,29 +350,68 @@ class Pipeline:
             codes = tuple(link.order.code for link in row.orders)
             return Outcome(row.id, row.status, row.reason, codes, already_known=True)
 
-    def _record_arrival(self, session: Session, incoming: IncomingMessage) -> MessageRow:
-        # Message-ID and the PEC/fax facts are recorded at arrival, so even a message that
-        # cannot be parsed later is recognised by Message-ID + hash (see _known_outcome).
-        message_id, facts = arrival_facts(incoming)
-        receipt = MessageRow(
-            source=incoming.source, source_key=incoming.stable_id, source_ref=incoming.key,
-            sha256=self.originals_digest(incoming), size=len(incoming.raw),
-            filename=incoming.filename, status=ReceiptStatus.RECEIVED, received_at=self.clock(),
-            message_id=message_id, metadata_json={**incoming.metadata, **facts} or None,
-        )
-        session.add(receipt)
-        session.flush()  # raises IntegrityError if another process recorded it first
-        audit.record(session, receipt, "status", ReceiptStatus.RECEIVED,
-                     reason=f"taken in from {incoming.source} ({incoming.key})")
-        return receipt
+    def _record_arrival(self, incoming: IncomingMessage, message_id: str | None) -> int:
+        """The arrival, committed on its own: the row every later step works on. The
+        Message-ID is read from the header block, so even a message that cannot be parsed
+        is recognised again by Message-ID + hash (see ``_known``)."""
+        meta = {**incoming.metadata, "is_mail": str(incoming.is_mail).lower()}
+        if incoming.fax_gateway:
+            meta["fax_gateway"] = "true"
+        with self.db.session() as session:
+            receipt = MessageRow(
+                source=incoming.source, source_key=incoming.stable_id,
+                source_ref=incoming.key, sha256=self.originals_digest(incoming),
+                size=len(incoming.raw), filename=_text(incoming.filename),
+                status=ReceiptStatus.RECEIVED, received_at=self.clock(),
+                message_id=_text(message_id), metadata_json=meta, attempts=0)
+            session.add(receipt)
+            session.flush()  # raises IntegrityError if another process recorded it first
+            audit.record(session, receipt, "status", ReceiptStatus.RECEIVED,
+                         reason=f"taken in from {incoming.source} ({_text(incoming.key)})")
+            return receipt.id
+
+    def _claim(self, receipt_id: int) -> int | None:
+        """Counts and claims one processing attempt (committed before it starts); the
+        attempt's number, or None while another live process holds the claim."""
+        with self.db.session() as session:
+            row = session.get(MessageRow, receipt_id)
+            if row.status != ReceiptStatus.RECEIVED or _claim_is_live(row, self.clock(),
+                                                                      self._lease()):
+                return None
+            taken = session.execute(
+                update(MessageRow).where(MessageRow.id == receipt_id,
+                                         MessageRow.attempts == row.attempts,
+                                         MessageRow.status == ReceiptStatus.RECEIVED)
+                .values(attempts=row.attempts + 1, claimed_by=_WORKER,
+                        claimed_at=self.clock())
+                .execution_options(synchronize_session=False))
+            return row.attempts + 1 if taken.rowcount == 1 else None
+
+    def _lease(self) -> float:
+        return self.settings.limits.message_seconds + 120.0
+
+    def _quarantine(self, receipt_id: int, reason: str, *, actor: str = effects.DAEMON
+                    ) -> Outcome:
+        """The outcome of a message that could not be processed, in a transaction of its
+        own (the attempt's work, if any, was rolled back)."""
+        with self.db.session() as session:
+            receipt = session.get(MessageRow, receipt_id)
+            return self._finish(session, receipt, QUARANTINED, reason, actor)
+
+    @staticmethod
+    def _record_facts(receipt: MessageRow, facts: dict[str, str]) -> None:
+        if facts:
+            receipt.metadata_json = {**(receipt.metadata_json or {}), **facts}
 
     @staticmethod
     def originals_digest(incoming: IncomingMessage) -> str:
         return hashlib.sha256(incoming.raw).hexdigest()
 
-    @staticmethod
-    def _record_headers(receipt: MessageRow, parsed: ParsedMessage) -> None:
-        receipt.message_id = parsed.message_id
+    @classmethod
+    def _record_headers(cls, receipt: MessageRow, parsed: ParsedMessage) -> None:
+        cls._record_facts(receipt, {**message_facts(parsed),
+                                    "automatic": str(parsed.automatic).lower()})
+        receipt.message_id = _text(parsed.message_id)
         receipt.sender = parsed.sender
         receipt.certified_sender = parsed.certified_sender
         receipt.subject = parsed.subject
@@ -332,25 +450,33 @@ class Pipeline:
         decision = decide(fields, orders, matching.our_ibans, prior, sender=sender,
                           certified_sender=certified, today=self.clock().date(),
                           tolerance=matching.underpayment_tolerance,
-                          text_source=reading.text_source)
+                          text_source=reading.text_source, evidence=reading.evidence,
+                          accept_written_claims=matching.accept_written_claims)
         metrics.match_outcome(decision.outcome)
         return decision
 
     def _prior_receipt(self, session: Session, receipt: MessageRow,
                        reading: Reading) -> PriorReceipt | None:
-        """An earlier recorded payment: same bytes, document, CRO/TRN, or details."""
-        doc_hashes = [d.document.sha256 for d in reading.documents
-                      if d.document.origin != "body"]
-        return prior_payment(session, receipt.id, receipt.sha256, doc_hashes, reading.fields)
+        """An earlier recorded payment: same bytes, the same document the payment was read
+        from (never a logo or a signature image), CRO/TRN, or details."""
+        doc_hashes = [d.document.sha256 for d in reading.payment_documents]
+        return prior_payment(session, receipt.id, receipt.sha256, doc_hashes, reading.fields) \
+            or bank.prior_line(session, reading.fields, self.settings.matching.our_ibans)
 
     def _finish(self, session: Session, receipt: MessageRow, status: str,
-                reason: str | None) -> Outcome:
-        effects.finish_receipt(session, receipt, status, reason, clock=self.clock)
+                reason: str | None, actor: str = effects.DAEMON) -> Outcome:
+        effects.finish_receipt(session, receipt, status, reason, clock=self.clock, actor=actor)
+        receipt.claimed_by = receipt.claimed_at = None
         return Outcome(receipt.id, status, receipt.reason)
 
     # --- due jobs ----------------------------------------------------------------------------
 
     def run_due_renewals(self) -> int:
+        try:
+            with self.db.session() as session:  # paid_on = proof_then_statement: due flags
+                bank.flag_unconfirmed(session, self.settings, self.clock())
+        except Exception:  # a bug of ours here must not stop renewals or the daemon
+            log.exception("checking bank confirmations failed; renewals go on")
         return renewals.run_due(self.db, self.settings, self.clock())
 
     def deliver_mail(self) -> tuple[int, int]:
@@ -359,12 +485,87 @@ class Pipeline:
             sender=self._sender(), sender_name=self.settings.sender_name,
             retry_seconds=smtp.retry_seconds if smtp else 60.0,
             max_attempts=smtp.max_attempts if smtp else 10,
-            # a claimed mail is left alone this long: longer than one SMTP conversation
-            lease_seconds=max(300.0, 10 * smtp.timeout_seconds) if smtp else 300.0)
+            # a claimed mail is left alone for one send's deadline plus a margin
+            lease_seconds=outbox.lease_for(smtp.timeout_seconds if smtp
+                                           else outbox.FOLDER_DEADLINE_SECONDS))
         return outbox.deliver_due(self.db.session, self.transport, policy, self.clock())
 
     def _sender(self) -> str:
         return outbox.sender_address(self.settings)
+
+
+MAX_INTERRUPTED = 2  # attempts that never finished before a message is quarantined
+_WORKER = f"{socket.gethostname()}:{os.getpid()}"
+_WATCHDOG_GRACE_SECONDS = 5.0
+
+
+class _Progress:
+    """Which stage of a message is running (for the reason of an unexpected error)."""
+
+    def __init__(self) -> None:
+        self.stage = "parse"
+
+    def enter(self, stage: str) -> None:
+        self.stage = stage
+
+
+def internal_error(stage: str, exc: BaseException) -> str:
+    """The reason recorded for a bug of ours: stage, exception type and message, one line."""
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return f"internal error in {stage}: {type(exc).__name__}: {text}"
+
+
+def _with_watchdog(work: Callable, deadline: Deadline, progress: _Progress):  # noqa: ANN202
+    """Runs ``work`` in a daemon thread and waits until the deadline (plus a grace for the
+    stages' own checks to answer first). A stage still running then is abandoned: it holds
+    no database transaction, and its result, if it ever comes, is dropped."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="message-reader", daemon=True)
+    thread.start()
+    thread.join(max(deadline.remaining(), 0.0) + _WATCHDOG_GRACE_SECONDS)
+    if thread.is_alive():
+        log.error("a stage (%s) is still running past the message's time budget: "
+                  "abandoned", progress.stage)
+        raise OverBudget(deadline.reason(progress.stage))
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _claim_is_live(row: MessageRow, now: datetime, lease_seconds: float) -> bool:
+    """Another process holds this message: a claim younger than the lease whose process
+    is alive (a claim of this host's dead process is stale at once)."""
+    if not row.claimed_by or row.claimed_at is None:
+        return False
+    if (now - row.claimed_at).total_seconds() > lease_seconds:
+        return False
+    host, _, pid = row.claimed_by.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return False  # this process: a claim left by an attempt of ours that ended
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return True
+
+
+def _text(value: str | None) -> str | None:
+    """Text safe for every database: no NUL (PostgreSQL refuses it), valid UTF-8."""
+    if value is None:
+        return None
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 class ClaimHeartbeat:

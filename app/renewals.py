@@ -55,20 +55,33 @@ def run_due(db: Database, settings: Settings, now: datetime,
                               .order_by(RenewalJobRow.due_at, RenewalJobRow.id)).all()
     renewed = 0
     for job_id in ids:
-        with db.session() as session:
-            request = _claim(session, job_id, settings, now)
-        if request is None:
-            continue
         try:
-            done = adapter.renew(request)
-        except ProvisioningFailed as exc:
-            with db.session() as session:
-                _record_failure(session, job_id, exc, settings, now)
-            continue
-        with db.session() as session:
-            renewed += _record_renewed(session, job_id, done.new_expiry, done.reference,
-                                       settings, now)
+            renewed += _run_one(db, job_id, adapter, settings, now)
+        except Exception as exc:  # a bug of ours or bad data: this job waits, others go on
+            log.exception("renewal job #%s: unexpected error", job_id)
+            try:
+                with db.session() as session:
+                    _record_failure(session, job_id, ProvisioningFailed(
+                        f"unexpected error: {type(exc).__name__}: {exc}"), settings, now)
+            except Exception:  # the claim's lease still holds the job back; go on
+                log.exception("renewal job #%s: the failure could not be recorded", job_id)
     return renewed
+
+
+def _run_one(db: Database, job_id: int, adapter: ProvisioningAdapter, settings: Settings,
+             now: datetime) -> int:
+    with db.session() as session:
+        request = _claim(session, job_id, settings, now)
+    if request is None:
+        return 0
+    try:
+        done = adapter.renew(request)
+    except ProvisioningFailed as exc:
+        with db.session() as session:
+            _record_failure(session, job_id, exc, settings, now)
+        return 0
+    with db.session() as session:
+        return _record_renewed(session, job_id, done.new_expiry, done.reference, settings, now)
 
 
 def next_due(session: Session) -> datetime | None:
@@ -121,6 +134,12 @@ def _claim(session: Session, job_id: int, settings: Settings,
     if refusal is not None:
         _fail(session, job, order, refusal)
         return None
+    try:
+        new_expiry = rule.new_expiry(order.expiry_date, order.years)
+    except rule.DateOutOfRange as exc:
+        _fail(session, job, order, f"expiry {order.expiry_date} + {order.years} year(s) cannot "
+                                   f"be computed ({exc}): check the order's expiry date")
+        return None
     if rule.is_late(order.expiry_date, now.astimezone(LOCAL_TIME).date()):
         log.warning("order %s: mailbox expired %s, over %d months ago: renewing anyway (the "
                     "order was confirmed in time)", order.code, order.expiry_date,
@@ -128,7 +147,7 @@ def _claim(session: Session, job_id: int, settings: Settings,
     return RenewalRequest(
         idempotency_key=job.idempotency_key, order_code=order.code, userid=order.userid,
         pec_address=order.pec_address, years=order.years, current_expiry=order.expiry_date,
-        new_expiry=rule.new_expiry(order.expiry_date, order.years))
+        new_expiry=new_expiry)
 
 
 def _record_renewed(session: Session, job_id: int, new_expiry, reference: str | None,  # noqa: ANN001

@@ -12,9 +12,13 @@ from store.operations import overview
 
 
 def collect(settings: Settings, db: Database, wait: bool = True) -> dict[str, Any]:
+    try:  # the review UI's kinds of reason, so the queue reads the same in both
+        from review.queue import reason_kind
+    except ImportError:
+        from store.operations import reason_kind
     with db.session(wait=wait) as session:
         return overview(session, [(s.name, s.kind) for s in settings.sources],
-                        datetime.now(UTC))
+                        datetime.now(UTC), reason_kind)
 
 
 def status(settings: Settings, db: Database, as_json: bool) -> int:

@@ -109,9 +109,9 @@ def _items(book: list[OrderSpec], scale: int, rng: random.Random) -> list[Item]:
                 item = add(kind, "eml", receipt_email(spec, sender=o.customer_email),
                            {o.code}, True)
                 firsts.append((item, spec, o))
-            elif kind == "body only":
+            elif kind == "body only":  # a claim, not the bank's document: never paid
                 add(kind, "eml", body_only_email(spec, sender=o.customer_email), {o.code},
-                    True)
+                    False)
             elif kind == "short":
                 add(kind, "pdf", receipt_pdf(replace(spec, amount=o.amount - 1)), {o.code},
                     False)
@@ -119,23 +119,23 @@ def _items(book: list[OrderSpec], scale: int, rng: random.Random) -> list[Item]:
                 add(kind, "pdf", receipt_pdf(replace(spec, amount=o.amount + 5)), {o.code},
                     True)
             elif kind == "no code":
-                add(kind, "eml", body_only_email(replace(spec, codes=()),
-                                                 sender=o.customer_email), {o.code}, True)
+                add(kind, "eml", receipt_email(replace(spec, codes=()),
+                                               sender=o.customer_email), {o.code}, True)
             elif kind == "no code, unknown sender":
-                add(kind, "eml", body_only_email(replace(spec, codes=()),
-                                                 sender="sconosciuto@example.org"),
+                add(kind, "eml", receipt_email(replace(spec, codes=()),
+                                               sender="sconosciuto@example.org"),
                     {o.code}, True)
             elif kind == "typo, no such order":
                 digits = o.code[3:]
                 at = rng.randrange(1, len(digits))
                 typo = f"RLM{digits[:at]}{digits[at]}{digits[at:]}"  # a digit typed twice
-                add(kind, "eml", body_only_email(replace(spec, codes=(typo,)),
-                                                 sender=o.customer_email), {o.code}, True)
+                add(kind, "eml", receipt_email(replace(spec, codes=(typo,)),
+                                               sender=o.customer_email), {o.code}, True)
             elif kind == "typo, another order":
                 wrong = f"RLM{int(o.code[3:]) + rng.choice([-1, 1, 10, -10])}"
                 assert wrong in by_code
-                add(kind, "eml", body_only_email(replace(spec, codes=(wrong,)),
-                                                 sender=o.customer_email), {o.code}, True)
+                add(kind, "eml", receipt_email(replace(spec, codes=(wrong,)),
+                                               sender=o.customer_email), {o.code}, True)
             elif kind == "two orders":  # a customer pays both of their orders at once
                 index = next(pairs)
                 o, other = book[index], book[SECOND_ORDERS_FROM + index]

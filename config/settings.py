@@ -39,6 +39,8 @@ class SourceSettings:
     ca_file: Path | None = None
     verify_certificate: bool = True
     poll_seconds: float = 60.0
+    # folder: a file is taken once its size and mtime held still this long
+    settle_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,20 @@ class RenewalSettings:
     http_timeout_seconds: float = 30.0
 
 
+PAID_ON = ("proof", "statement", "proof_then_statement")
+
+
 @dataclass(frozen=True)
 class MatchingSettings:
     underpayment_tolerance: Decimal = Decimal("0.00")
     our_ibans: tuple[str, ...] = ("IT62C0326803203052886541770",)
+    # pay on the customer's own words (no bank document) when they come from the registered
+    # address and quote a CRO/TRN: off by default (README, "Evidence")
+    accept_written_claims: bool = False
+    # what pays an order: a proof, only the bank's statement line, or a proof that the
+    # statement must then confirm within statement_grace_days business days
+    paid_on: str = "proof"
+    statement_grace_days: int = 5
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,14 @@ class LimitSettings:
     max_pages: int = 20
     max_page_pixels: int = 60_000_000
     ocr_seconds_per_page: float = 60.0
+    # the wall-clock budget of one message, parse to decision (a many-page fax at the OCR
+    # limit per page fits); over it the message is quarantined with the bound named
+    message_seconds: float = 600.0
+    # what a PDF's non-image streams may inflate to (a 12 KiB stream can inflate to GBs)
+    max_pdf_inflated_bytes: int = 64 * 1024 * 1024
+    # characters of one document's text that field extraction reads (a receipt is a page
+    # or two; a 5 MiB email of text is read in its first part, and says so)
+    max_text_chars: int = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -164,11 +184,14 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "retry_seconds": (_NUM, False), "http_url": (_STR, False), "http_token": (_STR, False),
         "http_token_env": (_STR, False), "http_timeout_seconds": (_NUM, False),
     },
-    "matching": {"underpayment_tolerance": (_STR, False), "our_ibans": (_LIST, False)},
+    "matching": {"underpayment_tolerance": (_STR, False), "our_ibans": (_LIST, False),
+                 "accept_written_claims": (_BOOL, False),
+                 "paid_on": (_STR, False), "statement_grace_days": (_INT, False)},
     "limits": {
         "max_message_bytes": (_INT, False), "max_attachment_bytes": (_INT, False),
         "max_pages": (_INT, False), "max_page_pixels": (_INT, False),
-        "ocr_seconds_per_page": (_NUM, False),
+        "ocr_seconds_per_page": (_NUM, False), "message_seconds": (_NUM, False),
+        "max_pdf_inflated_bytes": (_INT, False), "max_text_chars": (_INT, False),
     },
     "review": {
         "host": (_STR, False), "port": (_INT, False), "secret_key_env": (_STR, False),
@@ -185,6 +208,7 @@ _SOURCE_SCHEMA: dict[str, tuple[type, bool]] = {
     "password_env": (_STR, False), "mailbox": (_STR, False),
     "processed_mailbox": (_STR, False), "quarantine_mailbox": (_STR, False),
     "ca_file": (_STR, False), "verify_certificate": (_BOOL, False), "poll_seconds": (_NUM, False),
+    "settle_seconds": (_NUM, False),
 }
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
@@ -229,10 +253,45 @@ class _Checker:
         return value
 
     def positive(self, key: str, value: float, allow_zero: bool = True) -> float:
+        if not math.isfinite(value):
+            raise self.fail(key, f"must be a finite number; got {value!r}")
         if value < 0 or (value == 0 and not allow_zero):
             wanted = "zero or positive" if allow_zero else "positive"
             raise self.fail(key, f"must be {wanted}; got {value!r}")
         return value
+
+    def number(self, key: str, value: Any, low: float, high: float) -> Any:
+        """A number people mean: finite and within [low, high] (nan, inf and 1e300 are
+        valid TOML floats that would crash, or open, every later computation)."""
+        if not math.isfinite(value):
+            raise self.fail(key, f"must be a finite number; got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(key, f"must be from {_fmt(low)} to {_fmt(high)}; got {value!r}")
+        return value
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+# The ranges numbers are checked against: (low, high), inclusive.
+RANGES: dict[str, tuple[float, float]] = {
+    "port": (1, 65535),
+    "poll_seconds": (0.1, 86400),
+    "smtp.retry_seconds": (0, 86400),
+    "smtp.max_attempts": (1, 1000),
+    "smtp.timeout_seconds": (1, 600),
+    "renewal.delay_hours": (0, 720),
+    "renewal.max_attempts": (1, 1000),
+    "renewal.retry_seconds": (0, 86400),
+    "renewal.http_timeout_seconds": (0.1, 600),
+    "limits.max_message_bytes": (1024, 2 ** 31),
+    "limits.max_attachment_bytes": (1, 2 ** 31),
+    "limits.max_pages": (1, 10000),
+    "limits.max_page_pixels": (10_000, 2_000_000_000),
+    "limits.ocr_seconds_per_page": (0.01, 3600),
+}
+MAX_TOLERANCE = Decimal("5.00")
 
 
 def _secret(check: _Checker, table: dict, where: str, key: str) -> str | None:
@@ -270,11 +329,15 @@ def _source(check: _Checker, raw: Any, index: int, base: Path) -> SourceSettings
     common = {"name": table["name"], "kind": kind, "fax_gateway": table.get("fax_gateway", False)}
     if kind == "folder":
         for key in table:
-            if key not in ("name", "kind", "fax_gateway", "path"):
+            if key not in ("name", "kind", "fax_gateway", "path", "settle_seconds"):
                 raise check.fail(f"{where}.{key}", "not a key of a folder source")
         if "path" not in table:
             raise check.fail(f"{where}.path", "missing required key for a folder source")
-        return SourceSettings(**common, path=_resolve(base, table["path"]))
+        settle = check.positive(f"{where}.settle_seconds", table.get("settle_seconds", 1.0))
+        if settle > 60:
+            raise check.fail(f"{where}.settle_seconds", f"must be at most 60; got {settle!r}")
+        return SourceSettings(**common, path=_resolve(base, table["path"]),
+                              settle_seconds=settle)
     for key in ("host", "username"):
         if key not in table:
             raise check.fail(f"{where}.{key}", "missing required key for an imap source")
@@ -285,30 +348,33 @@ def _source(check: _Checker, raw: Any, index: int, base: Path) -> SourceSettings
     password = _secret(check, table, where, "password")
     if password is None:
         raise check.fail(f"{where}.password", "missing: give password or password_env")
+    port = check.number(f"{where}.port", table.get("port", default_port), *RANGES["port"])
     return SourceSettings(
-        **common, host=table["host"], port=table.get("port", default_port), security=security,
+        **common, host=table["host"], port=port, security=security,
         username=table["username"], password=password, mailbox=table.get("mailbox", "INBOX"),
         processed_mailbox=table.get("processed_mailbox", "Processed"),
         quarantine_mailbox=table.get("quarantine_mailbox", "Quarantine"),
         ca_file=_resolve(base, table["ca_file"]) if "ca_file" in table else None,
         verify_certificate=table.get("verify_certificate", True),
-        poll_seconds=check.positive(f"{where}.poll_seconds", table.get("poll_seconds", 60.0),
-                                    allow_zero=False),
+        poll_seconds=check.number(f"{where}.poll_seconds", table.get("poll_seconds", 60.0),
+                                  *RANGES["poll_seconds"]),
     )
 
 
 def _smtp(check: _Checker, table: dict, base: Path) -> SmtpSettings:
     security = check.one_of("smtp.security", table.get("security", "none"), SECURITY_MODES)
     default_port = {"none": 25, "starttls": 587, "ssl": 465}[security]
+    def number(key: str, default: float) -> Any:
+        return check.number(f"smtp.{key}", table.get(key, default), *RANGES[f"smtp.{key}"])
     return SmtpSettings(
-        host=table["host"], port=table.get("port", default_port), security=security,
+        host=table["host"],
+        port=check.number("smtp.port", table.get("port", default_port), *RANGES["port"]),
+        security=security,
         sender=table.get("sender", SmtpSettings.sender), username=table.get("username"),
         password=_secret(check, table, "smtp", "password"),
-        retry_seconds=check.positive("smtp.retry_seconds", table.get("retry_seconds", 60.0)),
-        max_attempts=int(check.positive("smtp.max_attempts", table.get("max_attempts", 10),
-                                        allow_zero=False)),
-        timeout_seconds=check.positive("smtp.timeout_seconds", table.get("timeout_seconds", 30.0),
-                                       allow_zero=False),
+        retry_seconds=number("retry_seconds", 60.0),
+        max_attempts=int(number("max_attempts", 10)),
+        timeout_seconds=number("timeout_seconds", 30.0),
         ca_file=_resolve(base, table["ca_file"]) if "ca_file" in table else None,
         verify_certificate=table.get("verify_certificate", True),
     )
@@ -318,37 +384,64 @@ def _renewal(check: _Checker, table: dict) -> RenewalSettings:
     adapter = check.one_of("renewal.adapter", table.get("adapter", "log"), ("log", "http"))
     if adapter == "http" and "http_url" not in table:
         raise check.fail("renewal.http_url", "missing: required when adapter is \"http\"")
+    def number(key: str, default: float) -> Any:
+        return check.number(f"renewal.{key}", table.get(key, default),
+                            *RANGES[f"renewal.{key}"])
     return RenewalSettings(
-        delay_hours=check.positive("renewal.delay_hours", table.get("delay_hours", 24.0)),
+        delay_hours=number("delay_hours", 24.0),
         adapter=adapter,
-        max_attempts=int(check.positive("renewal.max_attempts", table.get("max_attempts", 5),
-                                        allow_zero=False)),
-        retry_seconds=check.positive("renewal.retry_seconds", table.get("retry_seconds", 300.0)),
+        max_attempts=int(number("max_attempts", 5)),
+        retry_seconds=number("retry_seconds", 300.0),
         http_url=table.get("http_url"),
         http_token=_secret(check, table, "renewal", "http_token"),
-        http_timeout_seconds=check.positive("renewal.http_timeout_seconds",
-                                            table.get("http_timeout_seconds", 30.0), False),
+        http_timeout_seconds=number("http_timeout_seconds", 30.0),
     )
 
 
 def _matching(check: _Checker, table: dict) -> MatchingSettings:
     raw = table.get("underpayment_tolerance", "0.00")
+    key = "matching.underpayment_tolerance"
     try:
-        tolerance = Decimal(raw)
+        tolerance = Decimal(raw.strip())
     except InvalidOperation:
-        raise check.fail("matching.underpayment_tolerance",
-                         f"expected a decimal string such as \"0.50\", got {raw!r}") from None
-    if tolerance < 0:
-        raise check.fail("matching.underpayment_tolerance", f"must not be negative; got {raw!r}")
+        raise check.fail(key, f"expected a decimal string such as \"0.50\", got {raw!r}") from None
+    if not tolerance.is_finite():
+        raise check.fail(key, f"must be a finite amount; got {raw!r}")
+    if not Decimal("0") <= tolerance <= MAX_TOLERANCE:
+        raise check.fail(key, f"must be from 0.00 to {MAX_TOLERANCE} (euro); got {raw!r}")
+    if tolerance != tolerance.quantize(Decimal("0.01")):
+        raise check.fail(key, f"must have at most two decimals (cents); got {raw!r}")
     ibans = table.get("our_ibans", list(MatchingSettings.our_ibans))
-    if not all(isinstance(i, str) for i in ibans):
-        raise check.fail("matching.our_ibans", "expected a list of strings")
-    return MatchingSettings(underpayment_tolerance=tolerance,
-                            our_ibans=tuple(i.replace(" ", "").upper() for i in ibans))
+    if not ibans or not all(isinstance(i, str) for i in ibans):
+        raise check.fail("matching.our_ibans", "expected a non-empty list of strings")
+    compact = tuple(i.replace(" ", "").upper() for i in ibans)
+    for iban in compact:
+        if not _valid_iban(iban):
+            raise check.fail("matching.our_ibans", f"{iban!r} is not a valid IBAN "
+                             "(country, check digits and length)")
+    paid_on = check.one_of("matching.paid_on", table.get("paid_on", "proof"), PAID_ON)
+    grace = table.get("statement_grace_days", 5)
+    if not 0 <= grace <= 365:
+        raise check.fail("matching.statement_grace_days",
+                         f"must be a whole number of business days from 0 to 365; got {grace!r}")
+    return MatchingSettings(underpayment_tolerance=tolerance.quantize(Decimal("0.01")),
+                            our_ibans=compact,
+                            accept_written_claims=table.get("accept_written_claims", False),
+                            paid_on=paid_on, statement_grace_days=grace)
+
+
+def _valid_iban(value: str) -> bool:
+    from schwifty import IBAN
+    from schwifty.exceptions import SchwiftyException
+    try:
+        IBAN(value)
+    except SchwiftyException:
+        return False
+    return True
 
 
 def _limits(check: _Checker, table: dict) -> LimitSettings:
-    values = {key: check.positive(f"limits.{key}", value, allow_zero=False)
+    values = {key: check.number(f"limits.{key}", value, *RANGES[f"limits.{key}"])
               for key, value in table.items()}
     return LimitSettings(**values)
 

@@ -36,3 +36,32 @@ class NeedsOcr(BadDocument):
 
 class SourceUnreachable(IntakeError):
     """A configured source (folder, IMAP server) cannot be reached right now; retried later."""
+
+
+class OverBudget(BadMessage):
+    """Processing one message took longer than its wall-clock budget: quarantined."""
+
+
+class Deadline:
+    """The wall-clock budget of one message. Stages call ``check(where)`` between pieces
+    of work (documents, pages); past the budget it raises ``OverBudget`` naming the bound.
+    A stage stuck inside one call is caught by the pipeline's watchdog instead."""
+
+    def __init__(self, seconds: float, *, setting: str = "limits.message_seconds",
+                 clock=None) -> None:  # noqa: ANN001 - a monotonic clock
+        import time
+        self._clock = clock or time.monotonic
+        self.seconds = seconds
+        self.setting = setting
+        self.expires = self._clock() + seconds
+
+    def remaining(self) -> float:
+        return self.expires - self._clock()
+
+    def check(self, where: str) -> None:
+        if self.remaining() < 0:
+            raise OverBudget(self.reason(where))
+
+    def reason(self, where: str) -> str:
+        return (f"over the time budget of {self.seconds:g} s per message ({self.setting}) "
+                f"in {where}")

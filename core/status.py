@@ -19,6 +19,7 @@ class ReceiptStatus(StrEnum):
     QUARANTINED = "quarantined"    # could not be read at all, or our own error: reason says
     PEC_RECEIPT = "pec_receipt"    # a PEC system receipt, never a payment
     SUPPORT = "support"            # paid, but an order needs sales support to renew
+    AWAITING_BANK = "awaiting_bank"  # paid_on = statement: waits for the bank's line
 
 
 class MessageKind(StrEnum):
@@ -45,6 +46,15 @@ class ReviewFlag(StrEnum):
     REFUND_REVIEW = "refund_review"                            # overpaid: refund?
     UNDERPAID_WITHIN_TOLERANCE = "underpaid_within_tolerance"  # a bank fee short
     DOUBLE_PAYMENT_REVIEW = "double_payment_review"            # paid again, differently?
+    UNCONFIRMED_BY_BANK = "unconfirmed_by_bank"  # paid on a proof, no statement line in time
+
+
+class StatementLineStatus(StrEnum):
+    """A line of a bank statement (``statements list``)."""
+
+    MATCHED = "matched"        # paid or confirmed the orders in order_codes
+    UNMATCHED = "unmatched"    # a credit no order could be given: in its review queue
+    IGNORED = "ignored"        # a debit, a reversal, another currency: not a payment to us
 
 
 class RenewalJobStatus(StrEnum):

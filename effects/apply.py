@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from core.status import OrderStatus, ReceiptStatus, RenewalJobStatus
+from effects.requests import ask_for_what_is_missing
 from matching.decide import MatchDecision
 from matching.renewal import support_reason
 from notifier import compose, outbox
@@ -106,6 +107,8 @@ def apply_decision(session: Session, receipt_row: MessageRow, decision: MatchDec
         flag_order(session, flag.code, flag.flag, f"{label}: {flag.reason}", actor=actor)
     finish_receipt(session, receipt_row, decision.outcome,
                    decision.reason if reason is None else reason, clock=clock, actor=actor)
+    # "no bank document": the customer is asked, once, for the bank's confirmation
+    ask_for_what_is_missing(session, receipt_row, decision, settings=settings, actor=actor)
     return Applied(decision.outcome, receipt_row.reason, tuple(decision.order_codes),
                    tuple(paid), tuple(support))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -72,6 +73,7 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int,
                     raise BadDocument(f"{archive_name}: zip bomb ({info.filename} expands "
                                       f"beyond {cap} bytes)")
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError,
+            ValueError, zlib.error) as exc:  # offsets before the start, damaged deflate data
         raise BadDocument(f"{archive_name}: {info.filename} cannot be extracted ({exc})") from None
     return b"".join(chunks)

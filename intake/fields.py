@@ -147,10 +147,22 @@ def _normalise(text: str) -> str:
     return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
 
 
+# A label stands close to its value: the context is bounded so that extraction stays linear
+# in the text's size however many values a long line holds (a 5 MiB email in about a second).
+CONTEXT_CHARS = 400
+
+
 def _context(lines: list[str], index: int, prefix: str, above: int = 3) -> str:
-    """The label context of a value: the lines just above and its own line up to the value."""
+    """The label context of a value: the lines just above (their first ``CONTEXT_CHARS``,
+    where a header's labels are) and its own line up to the value (the last ones)."""
     start = max(0, index - above)
-    return "\n".join(lines[start:index] + [prefix]).lower()
+    return "\n".join([line[:CONTEXT_CHARS] for line in lines[start:index]]
+                     + [prefix[-CONTEXT_CHARS:]]).lower()
+
+
+def _before(line: str, end: int, start: int = 0) -> str:
+    """The text of ``line`` just before ``end`` (from ``start``), at most ``CONTEXT_CHARS``."""
+    return line[max(start, end - CONTEXT_CHARS):end]
 
 
 def _nearest(context: str, groups: dict[str, re.Pattern[str]]) -> str | None:
@@ -394,7 +406,7 @@ def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
                 continue
             if match.group("sign") or match.group("tsign"):
                 value = -value  # 'Importo stornato: -10,89', '10,89-': money going back
-            prefix = line[previous_end:match.start()]
+            prefix = _before(line, match.start(), previous_end)
             has_label = re.search(r"[A-Za-z]{3}", prefix)
             above = 0 if has_label else 2
             context = _context(lines, index, prefix, above=above)
@@ -583,7 +595,7 @@ def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
                 return value.quantize(Decimal("0.01")), _evidence(lines, index, 0.9)
         for match in _WORDS_WITH_CURRENCY.finditer(line):
             value = _words_amount(match)
-            context = _context(lines, index, line[:match.start()], above=0)
+            context = _context(lines, index, _before(line, match.start()), above=0)
             if value is not None and _nearest(context, _AMOUNT_LABELS) not in (
                     "fee", "balance", "total_debit"):
                 return value, _evidence(lines, index, 0.9)
@@ -646,7 +658,7 @@ def find_ibans(lines: list[str]) -> list[tuple[str, int, str]]:
         for match in _IBAN_START.finditer(upper):
             iban = _iban_at(upper, match.start())
             if iban:
-                context = _context(lines, index, line[:match.start()])
+                context = _context(lines, index, _before(line, match.start()))
                 on_line.append((iban, index, _nearest(context, _IBAN_LABELS) or ""))
         columns = _iban_columns(lines, index, len(on_line)) if len(on_line) > 1 else None
         if columns:  # two columns, 'ORDINANTE  BENEFICIARIO' above: left to right
@@ -775,7 +787,7 @@ def find_payment_date(lines: list[str]) -> tuple[date, Evidence] | None:
                     value = _make_date(int(c), _MONTHS[b.lower()[:3]], int(a))
                 if value is None:
                     continue
-                prefix = line[:match.start()]
+                prefix = _before(line, match.start())
                 above = 0 if re.search(r"[A-Za-z]{3}", prefix) else 1
                 nearest = _nearest(_context(lines, index, prefix, above), _DATE_LABELS)
                 candidates.append((_DATE_SCORES.get(nearest or "", 0.0), index, value))

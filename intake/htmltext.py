@@ -24,7 +24,10 @@ def html_to_text(html: str) -> str:
     'Importo</td><td>10,89' reads as 'Importo 10,89' on one line."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        soup = BeautifulSoup(html, "html.parser")
+        try:
+            soup = BeautifulSoup(html, "html.parser")
+        except Exception:  # noqa: BLE001 - markup the parser rejects ('<![ x'): tags dropped
+            return _stripped(html)
     rules = _style_rules(soup)
     for tag in soup(_INVISIBLE_TAGS):
         tag.decompose()
@@ -225,3 +228,14 @@ def _same_as_background(text: NavigableString, rules: list) -> bool:
     if background is None or background == _TRANSPARENT:
         background = _NAMED["white"]
     return max(abs(a - b) for a, b in zip(colour, background, strict=True)) <= 24  # type: ignore[arg-type]
+
+
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _stripped(html: str) -> str:
+    """Plain text of markup no parser accepts: tags removed, entities decoded (linear)."""
+    import html as entities
+    text = entities.unescape(_TAG.sub(" ", html))
+    lines = (re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email
 import email.header
+import email.parser
 import email.policy
 import email.utils
 import hashlib
@@ -35,6 +36,7 @@ FAX_KINDS = {"tiff", "pdf", "png", "jpeg", "gif", "bmp"}
 SKIPPED_TYPES = {"application/pkcs7-signature", "application/x-pkcs7-signature",
                  "application/pgp-signature", "application/pkcs7-mime"}
 MAX_ENVELOPE_NESTING = 3
+MAX_HEADER_BYTES = 256 * 1024  # where a Message-ID is looked for at arrival
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,10 @@ def parse_mail(raw: bytes, limits: LimitSettings | None = None, *,
         fax = fax_metadata(msg, body_text)
         documents = [d for d in documents if d.kind in FAX_KINDS]
         if not documents:
-            raise BadMessage("fax gateway message without a fax attachment (TIFF or PDF)"
-                             + (f": {'; '.join(walk.refused)}" if walk.refused else ""))
+            error = BadMessage("fax gateway message without a fax attachment (TIFF or PDF)"
+                               + (f": {'; '.join(walk.refused)}" if walk.refused else ""))
+            error.facts = {f"fax_{k}": v for k, v in fax.items()}  # kept with the arrival
+            raise error
     else:
         if walk.refused and not documents:
             raise BadMessage("; ".join(walk.refused))
@@ -347,7 +351,7 @@ def _decode_text(part: Message, payload: bytes) -> str:
     for candidate in (charset, "utf-8", "cp1252", "latin-1"):
         try:
             return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeDecodeError, ValueError):  # ValueError: NUL in the name
             continue
     return payload.decode("latin-1", "replace")
 
@@ -418,12 +422,22 @@ def _date(msg: Message) -> datetime | None:
         return None
 
 
+# the one list of mailboxes that are machines: never answered, never asked for anything
+AUTOMATIC_LOCAL_PARTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply",
+                         "do-not-reply")
+
+
+def is_automatic_address(address: str | None) -> bool:
+    """A missing address, or one whose local part is a machine's (mailer-daemon, noreply)."""
+    local = (address or "").split("@")[0].strip().lower()
+    return not local or local in AUTOMATIC_LOCAL_PARTS
+
+
 def _is_automatic(msg: Message, sender: str | None) -> bool:
     """RFC 3834: Auto-Submitted other than "no", bounces and list traffic get no reply."""
     if (_header(msg, "Auto-Submitted") or "no").lower() != "no":
         return True
-    local = (sender or "").split("@")[0]
-    if local in ("mailer-daemon", "postmaster", "noreply", "no-reply", "") or not sender:
+    if is_automatic_address(sender):
         return True
     return (_header(msg, "Precedence") or "").lower() in ("bulk", "junk", "list")
 
@@ -465,27 +479,21 @@ def fax_metadata(msg: Message, body_text: str) -> dict[str, str]:
 
 # --- what the pipeline records on arrival ------------------------------------------------
 
-def arrival_facts(incoming: IncomingMessage) -> tuple[str | None, dict[str, str]]:
-    """The Message-ID of a mail and the facts worth keeping beside its original (PEC
-    certification, fax gateway data), read cheaply and never raising: a message that cannot
-    be parsed is quarantined later with its reason."""
+def peek_message_id(incoming: IncomingMessage) -> str | None:
+    """The Message-ID of a mail from its header block alone (no MIME walk, never raising),
+    so an arrival is recognised before the message is parsed: the message itself is parsed
+    once, by ``parse_incoming``."""
     if not incoming.is_mail or not incoming.raw.strip():
-        return None, {}
+        return None
     try:
-        msg = email.message_from_bytes(incoming.raw, policy=email.policy.default)
-        message_id = _header(msg, "Message-ID")
-        facts: dict[str, str] = {}
-        if msg.is_multipart():
-            cert = pec.find_daticert(msg)
-            if cert is not None:
-                facts.update(cert.as_metadata())
-        if incoming.fax_gateway:
-            bodies = [p for p in msg.walk() if p.get_content_type() == "text/plain"][:1]
-            body = ""
-            if bodies:
-                payload = _payload_bytes(bodies[0], [])
-                body = _decode_text(bodies[0], payload or b"")
-            facts.update({f"fax_{k}": v for k, v in fax_metadata(msg, body).items()})
-        return message_id, facts
+        head = incoming.raw[:MAX_HEADER_BYTES]
+        msg = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(head)
+        return _header(msg, "Message-ID")
     except Exception:  # noqa: BLE001 - arrival must be recorded whatever the bytes are
-        return None, {}
+        return None
+
+
+def message_facts(parsed: ParsedMessage) -> dict[str, str]:
+    """The facts worth keeping beside the original: PEC certification (daticert.xml) and
+    the fax gateway's data (calling number, pages, time)."""
+    return {**parsed.pec, **{f"fax_{k}": v for k, v in parsed.fax.items()}}

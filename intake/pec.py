@@ -181,7 +181,7 @@ def _safe_name(part: Message) -> bool:
 
 def receipt_type(msg: Message, subject: str | None, cert: CertData | None) -> str | None:
     """The kind of PEC system receipt this is, or None if it is not a receipt."""
-    header = (msg.get("X-Ricevuta") or "").strip().lower()
+    header = _get(msg, "X-Ricevuta").strip().lower()
     if header:
         return header
     if cert is not None and cert.kind in RECEIPT_TYPES:
@@ -189,15 +189,27 @@ def receipt_type(msg: Message, subject: str | None, cert: CertData | None) -> st
     upper = (subject or "").strip().upper()
     if upper.startswith(RECEIPT_SUBJECTS):
         return upper.split(":")[0].lower()
-    sender = (msg.get("From") or "").lower()
+    sender = _get(msg, "From").lower()
     if upper.startswith("AVVISO DI ") and "posta-certificata@" in sender:
         return upper.split(":")[0].lower()
     return None
 
 
 def is_envelope(msg: Message, subject: str | None, cert: CertData | None) -> bool:
-    transport = (msg.get("X-Trasporto") or "").strip().lower()
+    transport = _get(msg, "X-Trasporto").strip().lower()
     upper = (subject or "").strip().upper()
     return (transport in ("posta-certificata", "errore")
             or (cert is not None and cert.kind == "posta-certificata")
             or upper.startswith((ENVELOPE_PREFIX, ANOMALY_PREFIX)))
+
+
+def _get(msg: Message, name: str) -> str:
+    """A header as text, never raising: ``policy.default`` parses structured headers on
+    access and fails on hostile ones (an address group, a From ending in '@')."""
+    try:
+        return str(msg.get(name) or "")
+    except Exception:  # noqa: BLE001 - fall back to the raw value
+        for key, value in msg.raw_items() if hasattr(msg, "raw_items") else msg.items():
+            if key.lower() == name.lower():
+                return str(value)
+        return ""

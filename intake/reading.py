@@ -6,10 +6,11 @@ what they lack. A document that cannot be read does not stop the others.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from config.settings import LimitSettings
-from core.errors import BadDocument, NeedsOcr
+from core.errors import BadDocument, Deadline, NeedsOcr
 from intake.fields import (
     AMOUNT_DISAGREES,
     NOT_EXECUTED,
@@ -72,11 +73,23 @@ class Reading:
 
 
 def read_message(parsed: ParsedMessage, limits: LimitSettings,
-                 ocr: OcrEngine | None = None) -> Reading:
-    readings = [read_one(doc, limits, ocr) for doc in _evidence_order(parsed.documents)]
+                 ocr: OcrEngine | None = None, *, deadline: Deadline | None = None,
+                 on_stage: Callable[[str], None] | None = None) -> Reading:
+    """Reads every document of the message. ``deadline`` is checked between documents
+    (``OverBudget`` past it); ``on_stage("read" | "extract")`` is told which step runs, so
+    the caller can name the stage of an unexpected error."""
+    stage = on_stage or (lambda _name: None)
+    readings = []
+    for doc in _evidence_order(parsed.documents):
+        if deadline is not None:
+            deadline.check(f"reading {doc.filename or doc.origin}")
+        readings.append(read_one(doc, limits, ocr, stage, limits.max_text_chars))
+    stage("extract")
     fields, source = combine(readings)
     _add_subject_codes(fields, parsed.subject)
     problems = [r.error for r in readings if r.error] + list(parsed.notes)
+    problems += [note for r in readings if r.text is not None for note in r.text.notes
+                 if "limits.max_text_chars" in note]
     problems += [f"{r.document.filename or 'document'}: no readable text"
                  + (" (OCR found no words)" if r.text.source == "ocr" else "")
                  for r in readings if r.text is not None and not r.text.text.strip()
@@ -84,14 +97,23 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
     return Reading(readings, fields, source, problems)
 
 
-def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None) -> DocumentReading:
+def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None,
+             stage: Callable[[str], None] = lambda _name: None,
+             max_chars: int | None = None) -> DocumentReading:
+    stage("read")
     try:
         text = read_document(doc, limits, ocr)
     except NeedsOcr as exc:
         return DocumentReading(doc, error=exc.reason, needs_ocr=True)
     except BadDocument as exc:
         return DocumentReading(doc, error=exc.reason)
-    return DocumentReading(doc, text, extract_fields(text.text))
+    stage("extract")
+    content = text.text
+    if max_chars is not None and len(content) > max_chars:
+        text.notes.append(f"{doc.filename or doc.origin}: only the first {max_chars} of "
+                          f"{len(content)} characters were read (limits.max_text_chars)")
+        content = content[:max_chars]
+    return DocumentReading(doc, text, extract_fields(content))
 
 
 def _evidence_order(documents: list[Document]) -> list[Document]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -111,26 +112,8 @@ def usable(text: str) -> bool:
 
 
 def _read_pdf(doc: Document, limits: LimitSettings, ocr: OcrEngine | None) -> DocumentText:
-    import pdfplumber
-    from pdfminer.pdfdocument import PDFPasswordIncorrect
-    try:
-        pdf = pdfplumber.open(io.BytesIO(doc.data))
-    except Exception as exc:
-        # pdfplumber wraps pdfminer's errors: look inside for the password case
-        if any(isinstance(e, PDFPasswordIncorrect) for e in (exc, *exc.args, exc.__context__)):
-            raise BadDocument(f"{_name(doc)}: encrypted PDF (password protected)") from None
-        raise BadDocument(f"{_name(doc)}: corrupt PDF ({type(exc).__name__}: {exc})") from None
-    with pdf:
-        try:
-            count = len(pdf.pages)
-        except Exception as exc:
-            raise BadDocument(f"{_name(doc)}: corrupt PDF ({type(exc).__name__})") from None
-        if count == 0:
-            raise BadDocument(f"{_name(doc)}: PDF has no pages")
-        if count > limits.max_pages:
-            raise BadDocument(f"{_name(doc)}: {count} pages is over the limit of "
-                              f"{limits.max_pages}")
-        pages = [_pdf_page_text(page, number) for number, page in enumerate(pdf.pages, 1)]
+    check_pdf_streams(doc.data, limits.max_pdf_inflated_bytes, _name(doc))
+    pages = _pdf_text_layer(doc, limits)
     missing = [p.number for p in pages if not usable(p.text)]
     if not missing:
         return DocumentText(pages)
@@ -140,6 +123,72 @@ def _read_pdf(doc: Document, limits: LimitSettings, ocr: OcrEngine | None) -> Do
         return DocumentText(pages, [f"pages {missing} need OCR"])
     read = {p.number: p for p in ocr.read_pdf_pages(doc.data, missing, limits)}
     return DocumentText([read.get(p.number, p) for p in pages])
+
+
+def _pdf_text_layer(doc: Document, limits: LimitSettings) -> list[PageText]:
+    """Every page's text layer. Whatever the PDF library raises on a hostile file (a
+    MediaBox holding a name, a broken xref) is a corrupt PDF; its ``close`` is guarded so
+    an error there never replaces ours."""
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+    try:
+        pdf = pdfplumber.open(io.BytesIO(doc.data))
+    except Exception as exc:  # noqa: BLE001 - the library's errors are not one hierarchy
+        # pdfplumber wraps pdfminer's errors: look inside for the password case
+        if any(isinstance(e, PDFPasswordIncorrect) for e in (exc, *exc.args, exc.__context__)):
+            raise BadDocument(f"{_name(doc)}: encrypted PDF (password protected)") from None
+        raise BadDocument(f"{_name(doc)}: corrupt PDF ({_brief(exc)})") from None
+    try:
+        try:
+            count = len(pdf.pages)
+        except Exception as exc:  # noqa: BLE001
+            raise BadDocument(f"{_name(doc)}: corrupt PDF ({_brief(exc)})") from None
+        if count == 0:
+            raise BadDocument(f"{_name(doc)}: PDF has no pages")
+        if count > limits.max_pages:
+            raise BadDocument(f"{_name(doc)}: {count} pages is over the limit of "
+                              f"{limits.max_pages}")
+        return [_pdf_page_text(page, number) for number, page in enumerate(pdf.pages, 1)]
+    finally:
+        try:
+            pdf.close()
+        except Exception:  # noqa: BLE001, S110 - closing a broken file may fail again
+            pass
+
+
+def _brief(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+_STREAM = re.compile(rb"stream\r?\n")
+_DICT_LOOKBACK = 2048
+
+
+def check_pdf_streams(data: bytes, limit: int, name: str) -> None:
+    """Refuses a PDF whose Flate streams (images aside: they are never decoded for text)
+    inflate beyond ``limit`` bytes together, before the PDF library decodes any of them
+    whole: a 12 KiB stream may inflate to gigabytes. Bounded work: each stream is inflated
+    at most up to what the limit still allows."""
+    total = 0
+    for match in _STREAM.finditer(data):
+        start = match.end()
+        head = data[max(0, match.start() - _DICT_LOOKBACK):match.start()]
+        stream_dict = head[head.rfind(b"<<"):] if b"<<" in head else b""
+        if b"/Image" in stream_dict:
+            continue
+        if data[match.start() - 3:match.start()] == b"end":
+            continue  # "endstream"
+        inflater = zlib.decompressobj()
+        end = data.find(b"endstream", start)
+        chunk = data[start:end if end > 0 else len(data)]
+        try:
+            total += len(inflater.decompress(chunk, limit - total + 1))
+        except zlib.error:
+            continue  # not Flate, or damaged: the library decides
+        if total > limit:
+            raise BadDocument(f"{name}: PDF streams inflate beyond {limit} bytes "
+                              "(limits.max_pdf_inflated_bytes)")
 
 
 def _pdf_page_text(page, number: int) -> PageText:  # noqa: ANN001 - pdfplumber.Page

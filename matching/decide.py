@@ -100,6 +100,8 @@ class MatchDecision:
     support: tuple[tuple[str, str], ...] = ()
     # what to ask the customer for, once: ASK_BANK_DOCUMENT when only their text was sent
     request: str | None = None
+    # a duplicate of a bank statement line's payment (not of a receipt): the line's id
+    prior_line: int | None = None
 
     def support_reason(self, code: str) -> str | None:
         return dict(self.support).get(code)
@@ -112,6 +114,8 @@ class PriorReceipt:
     receipt_id: int
     why: str
     order_codes: tuple[str, ...]
+    # the earlier record is a bank statement line that paid (``receipt_id`` is then unused)
+    statement_line_id: int | None = None
 
 
 class _Review(Exception):
@@ -172,6 +176,10 @@ def decide(fields: PaymentFields, orders: Mapping[str, Order], our_ibans: Sequen
     inputs["accept_written_claims"] = accept_written_claims
     inputs["doubts"] = [{"kind": d.kind, "reason": d.reason} for d in fields.doubts]
     candidates = _candidates(receipt, orders)
+    if prior is not None and prior.statement_line_id is not None:
+        return MatchDecision(DUPLICATE, f"same payment as bank statement line "
+                             f"#{prior.statement_line_id} ({prior.why})", prior.order_codes,
+                             candidates, None, inputs, prior_line=prior.statement_line_id)
     if prior is not None:
         return MatchDecision(DUPLICATE, f"same receipt as #{prior.receipt_id} ({prior.why})",
                              prior.order_codes, candidates, prior.receipt_id, inputs)
@@ -191,7 +199,8 @@ def _choose(r: _Receipt, our_ibans: Sequence[str]) -> tuple[list[Assessment], st
     if fields.amount is not None and fields.amount <= 0:
         raise _Review(f"amount {euro(fields.amount)} is not a payment; never paid "
                       "automatically" + _details(r.assessed[:3]))
-    if r.evidence == CLAIM and not r.accept_written_claims:
+    claims_payment = bool(r.reads) or fields.amount is not None  # not a mere question
+    if r.evidence == CLAIM and claims_payment and not r.accept_written_claims:
         raise _Review(f"{NO_BANK_DOCUMENT}: only the customer's own text says it was paid; "
                       "the bank's confirmation is needed" + _details(r.assessed[:3]),
                       request=ASK_BANK_DOCUMENT)

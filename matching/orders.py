@@ -7,19 +7,26 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from core.errors import ConfigError
 from core.status import OrderStatus
+from intake.fields import fold_digits
 
 REQUIRED_COLUMNS = ("code", "userid", "pec_address", "customer_name", "customer_email",
                     "amount", "expiry_date", "years")
 OPTIONAL_COLUMNS = ("ordered_at",)
-CODE_PATTERN = re.compile(r"^RLM\d{1,12}$")
+CODE_PATTERN = re.compile(r"^RLM[0-9]{1,12}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 MAX_YEARS = 10
+# the orders.amount column is Numeric(12, 2): at most 10 digits before the decimal point
+MAX_AMOUNT = Decimal("9999999999.99")
+# dates an order can mean; anything else is a typo or a placeholder (9999-12-31) that would
+# overflow the expiry arithmetic
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,17 @@ class OrderBook:
 
 
 def normalise_code(raw: str) -> str:
-    return re.sub(r"[\s\-_.]", "", raw).upper()
+    """'rlm 950-55', 'RLM９５０５５' -> 'RLM95055': digits of any script and fullwidth
+    letters read as ASCII, as the documents' codes are (``intake.fields.fold_digits``)."""
+    return re.sub(r"[\s\-_.]", "", fold_digits(raw)).upper()
+
+
+def _control_character(value: str) -> str | None:
+    """The first control or format character (NUL, a line break, a bidi override...)."""
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            return f"U+{ord(char):04X}"
+    return None
 
 
 def parse_orders_csv(text: str) -> OrderBook:
@@ -73,14 +90,14 @@ def parse_orders_csv(text: str) -> OrderBook:
         book.warnings.append(f"ignoring unknown column(s): {', '.join(unknown)}")
     seen: dict[str, int] = {}
     while True:
+        line = reader.line_num + 1  # where the record starts (a quoted field may span lines)
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            book.rejected.append(RejectedRow(reader.line_num, f"malformed CSV: {exc}"))
+            book.rejected.append(RejectedRow(line, f"malformed CSV: {exc}"))
             continue
-        line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
@@ -106,6 +123,10 @@ def _order_from_row(values: dict[str, str]) -> Order:
     for name in REQUIRED_COLUMNS:
         if not values.get(name):
             raise ValueError(f"{name}: missing value")
+    for name, value in values.items():
+        bad = _control_character(value)
+        if bad is not None:
+            raise ValueError(f"{name}: contains a control character ({bad})")
     code = normalise_code(values["code"])
     if not CODE_PATTERN.match(code):
         raise ValueError(f"code: {values['code']!r} is not RLM followed by digits")
@@ -127,7 +148,8 @@ def _order_from_row(values: dict[str, str]) -> Order:
 
 
 def parse_csv_amount(raw: str) -> Decimal:
-    if not re.fullmatch(r"\d+(\.\d{1,2})?", raw):
+    raw = fold_digits(raw)
+    if not re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", raw):
         hint = " (use a decimal point, e.g. 10.89)" if "," in raw else ""
         raise ValueError(f"amount: {raw!r} is not a positive amount like 10.89{hint}")
     try:
@@ -136,19 +158,28 @@ def parse_csv_amount(raw: str) -> Decimal:
         raise ValueError(f"amount: {raw!r} is not a number") from None
     if value <= 0:
         raise ValueError(f"amount: {raw!r} must be greater than zero")
+    if value > MAX_AMOUNT:
+        raise ValueError(f"amount: {raw!r} is over the largest amount an order can hold "
+                         f"({MAX_AMOUNT})")
     return value
 
 
 def _parse_date(name: str, raw: str) -> date:
     try:
+        if not raw.isascii():
+            raise ValueError(raw)
         if "T" in raw or " " in raw:
-            return datetime.fromisoformat(raw).date()
-        return date.fromisoformat(raw)
+            value = datetime.fromisoformat(raw).date()
+        else:
+            value = date.fromisoformat(raw)
     except ValueError:
         raise ValueError(f"{name}: {raw!r} is not an ISO date (YYYY-MM-DD)") from None
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(f"{name}: {raw!r} is outside {FIRST_DATE.year}-{LAST_DATE.year}")
+    return value
 
 
 def _parse_years(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_YEARS:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_YEARS:
         raise ValueError(f"years: {raw!r} is not a whole number from 1 to {MAX_YEARS}")
     return int(raw)

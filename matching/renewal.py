@@ -27,11 +27,19 @@ EARLY_MONTHS = 3
 NOT_ONLINE_PREFIXES = ("KVIS", "KLX", "HLH")
 
 
+class DateOutOfRange(ValueError):
+    """A date computed from an order's dates falls outside what a date can hold (year 1 to
+    9999): the order's own dates are wrong (the order book accepts 2000-2100 only)."""
+
+
 def add_months(day: date, months: int) -> date:
     """Same day ``months`` later (or earlier), clamped to the month's last day
-    (31 Aug + 6 = 28/29 Feb)."""
+    (31 Aug + 6 = 28/29 Feb). Raises ``DateOutOfRange`` past year 9999 (or before year 1),
+    never a bare crash."""
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise DateOutOfRange(f"{day.isoformat()} + {months} months is beyond the calendar")
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
 
@@ -51,7 +59,10 @@ def last_renewal_day(current_expiry: date) -> date:
 
 def is_late(current_expiry: date, renewal_day: date) -> bool:
     """True when the renewal runs after the online window closed (6 months after expiry)."""
-    return renewal_day > last_renewal_day(current_expiry)
+    try:
+        return renewal_day > last_renewal_day(current_expiry)
+    except DateOutOfRange:
+        return False  # a window closing after year 9999 has not closed
 
 
 def offline_prefix(userid: str) -> str | None:
@@ -75,7 +86,10 @@ def support_reason(order: Order, on: date | None) -> str | None:
     refused = refusal(order.userid)
     if refused is not None or on is None:
         return refused
-    limit = last_renewal_day(order.expiry_date)
+    try:
+        limit = last_renewal_day(order.expiry_date)
+    except DateOutOfRange:
+        return None  # a window closing after year 9999 has not closed
     if on > limit:
         return (f"mailbox expired on {order.expiry_date.isoformat()}, more than "
                 f"{GRACE_MONTHS} months before the payment on {on.isoformat()} (online "

@@ -79,7 +79,7 @@ def renewal_done(order: Order, new_expiry: date, sender_name: str) -> ComposedMa
     )
 
 
-PROOF_REQUESTS = ("readable_proof", "missing_code")
+PROOF_REQUESTS = ("readable_proof", "missing_code", "bank_document")
 
 
 def proof_request(what: str, to: str, sender_name: str, *, subject: str | None = None,

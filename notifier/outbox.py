@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from core.errors import SourceUnreachable
 from core.status import MailStatus
@@ -42,6 +42,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SENDER = "amministrazione@example.it"
 MAX_BACKOFF_SECONDS = 6 * 3600.0
+# A transport without a conversation (a file written to a folder) still gets a deadline.
+FOLDER_DEADLINE_SECONDS = 30.0
+
+
+def lease_for(deadline_seconds: float) -> float:
+    """How long a claimed mail is left alone: the transport's deadline for one whole send
+    plus a margin (recording the result, clocks of several machines a little apart), and no
+    longer, so a mail whose sender died is retried soon."""
+    return deadline_seconds + max(5.0, deadline_seconds / 2)
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
@@ -52,8 +61,8 @@ class DeliveryPolicy:
     sender_name: str
     retry_seconds: float = 60.0
     max_attempts: int = 10
-    # how long a claimed mail is left alone: longer than one SMTP conversation can take
-    lease_seconds: float = 300.0
+    # how long a claimed mail is left alone: the transport's deadline plus a margin
+    lease_seconds: float = lease_for(FOLDER_DEADLINE_SECONDS)
 
 
 def sender_address(settings) -> str:  # noqa: ANN001 (config.settings.Settings)
@@ -84,9 +93,22 @@ def queue(session: Session, mail: ComposedMail, event_key: str, order_id: int | 
     return row
 
 
-def due_filter(now: datetime):  # noqa: ANN201 (a SQLAlchemy clause)
+def _due_by_time(now: datetime):  # noqa: ANN202 (a SQLAlchemy clause)
     return (OutgoingMailRow.status == MailStatus.QUEUED) & or_(
         OutgoingMailRow.next_attempt_at.is_(None), OutgoingMailRow.next_attempt_at <= now)
+
+
+def due_filter(now: datetime):  # noqa: ANN201 (a SQLAlchemy clause)
+    """Queued, due, and no earlier mail of the same order still unsent: the mails of one
+    order leave in the order of their events ('Pagamento ricevuto' before 'Rinnovo
+    effettuato'), even when the earlier one is held by a lease or waits for a retry."""
+    earlier = aliased(OutgoingMailRow)
+    held_back = exists().where(earlier.order_id == OutgoingMailRow.order_id,
+                               earlier.status == MailStatus.QUEUED,
+                               earlier.id < OutgoingMailRow.id)
+    return (OutgoingMailRow.status == MailStatus.QUEUED) & or_(
+        OutgoingMailRow.next_attempt_at.is_(None), OutgoingMailRow.next_attempt_at <= now) \
+        & (OutgoingMailRow.order_id.is_(None) | ~held_back)
 
 
 def next_due(session: Session) -> datetime | None:
@@ -101,7 +123,9 @@ def deliver_due(session_factory: SessionFactory, transport: MailTransport,
     """Sends every queued mail that is due; returns (sent, failed attempts)."""
     sent = failed = 0
     with session_factory() as session:
-        ids = session.scalars(select(OutgoingMailRow.id).where(due_filter(now))
+        # due by time; whether an earlier mail of the order holds one back is decided at
+        # its claim, after the earlier ones of this same run were sent (or were not)
+        ids = session.scalars(select(OutgoingMailRow.id).where(_due_by_time(now))
                               .order_by(OutgoingMailRow.id)).all()
     for mail_id in ids:
         claimed = _claim(session_factory, mail_id, policy, now)

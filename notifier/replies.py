@@ -11,13 +11,10 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from core.errors import IntakeError
 from core.status import MessageKind
-from intake.message import parse_mail
+from intake.message import is_automatic_address, parse_mail
 from notifier import compose, outbox
 from store.models import MessageRow, OutgoingMailRow
 from store.originals import OriginalStore
-
-AUTOMATIC_LOCAL_PARTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply",
-                         "do-not-reply")
 
 
 class NotAnswerable(IntakeError):
@@ -34,15 +31,17 @@ def why_not_answerable(receipt: MessageRow, settings: Settings) -> str | None:
                "replies to it"
     if receipt.kind == MessageKind.PEC_RECEIPT:
         return "the receipt is a PEC system receipt, sent by a machine"
-    if receipt.sender.split("@")[0].lower() in AUTOMATIC_LOCAL_PARTS:
+    if is_automatic_address(receipt.sender):
         return f"the sender {receipt.sender} is an automatic mailbox"
-    original = OriginalStore(settings.originals_dir).path_for(receipt.sha256)
-    if _automatic_original(original):
+    recorded = (receipt.metadata_json or {}).get("automatic")  # set when it was parsed
+    if recorded == "true" or (recorded is None and _automatic_original(
+            OriginalStore(settings.originals_dir).path_for(receipt.sha256))):
         return "the receipt was sent automatically (Auto-Submitted, bulk or list mail)"
     return None
 
 
 def _automatic_original(path: Path) -> bool:
+    """For receipts recorded before the flag was kept: the original parsed again."""
     if not path.exists():
         return False
     try:
@@ -52,10 +51,11 @@ def _automatic_original(path: Path) -> bool:
 
 
 def queue_proof_request(session: Session, settings: Settings, receipt: MessageRow, what: str,
-                        *, note: str | None = None) -> OutgoingMailRow | None:
-    """Queues the request ``what`` ("readable_proof" or "missing_code") to the receipt's
-    sender, in the caller's transaction. One per receipt and kind: asking again returns None.
-    Raises ``NotAnswerable`` for automatic senders."""
+                        *, note: str | None = None,
+                        event_key: str | None = None) -> OutgoingMailRow | None:
+    """Queues the request ``what`` (``compose.PROOF_REQUESTS``) to the receipt's sender, in
+    the caller's transaction. One per ``event_key`` (by default: per receipt and kind):
+    asking again returns None. Raises ``NotAnswerable`` for automatic senders."""
     reason = why_not_answerable(receipt, settings)
     if reason is not None:
         raise NotAnswerable(f"receipt #{receipt.id}: no {what} request sent: {reason}")
@@ -63,5 +63,5 @@ def queue_proof_request(session: Session, settings: Settings, receipt: MessageRo
                                  subject=receipt.subject, received_at=receipt.received_at,
                                  filename=receipt.filename, note=note)
     sender = outbox.sender_address(settings)
-    return outbox.queue(session, mail, f"proof-request:{what}:{receipt.id}", None,
+    return outbox.queue(session, mail, event_key or f"proof-request:{what}:{receipt.id}", None,
                         sender.split("@")[-1])

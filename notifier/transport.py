@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
 import tempfile
+import threading
+import time
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -61,7 +64,53 @@ class FolderTransport:
         os.replace(tmp, target)
 
 
+class _Deadline:
+    """One deadline for a whole SMTP conversation: every read and write gets only the time
+    left, and a watchdog shuts the socket at the deadline, so a server that answers slowly
+    (or drips a reply byte by byte) can never stretch a send past it. The outbox's claim
+    lease is longer than this deadline (``notifier.outbox.lease_for``), so no other
+    deliverer can claim the mail while this conversation may still be going on."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+
+    def left(self) -> float:
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            self.expired = True
+            raise TimeoutError(f"the SMTP conversation took longer than {self.seconds:g}s")
+        return left
+
+
+def _deadline_client(base: type[smtplib.SMTP]) -> type[smtplib.SMTP]:
+    class Client(base):  # type: ignore[valid-type, misc]
+        deadline: _Deadline
+
+        def send(self, s) -> None:  # noqa: ANN001 - bytes or str, as smtplib takes
+            if self.sock is not None:
+                self.sock.settimeout(self.deadline.left())
+            super().send(s)
+
+        def getreply(self):  # noqa: ANN202 - smtplib's (code, message)
+            if self.sock is not None:
+                self.sock.settimeout(self.deadline.left())
+            return super().getreply()
+
+        def _get_socket(self, host, port, timeout):  # noqa: ANN001, ANN202
+            return super()._get_socket(host, port, min(timeout, self.deadline.left()))
+    return Client
+
+
+_PlainClient = _deadline_client(smtplib.SMTP)
+_SslClient = _deadline_client(smtplib.SMTP_SSL)
+
+
 class SmtpTransport:
+    """``timeout_seconds`` is the deadline of the whole conversation (connect, TLS, login,
+    MAIL, RCPT, DATA), not of each read."""
+
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
 
@@ -70,23 +119,60 @@ class SmtpTransport:
 
     def send(self, message: EmailMessage, key: str) -> None:
         s = self.settings
+        deadline = _Deadline(s.timeout_seconds)
+        holder: dict[str, smtplib.SMTP] = {}
+        watchdog = threading.Timer(s.timeout_seconds, _shut, (holder, deadline))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            if s.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds,
-                                                        context=self._context())
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
-            with client:
+            cls = _SslClient if s.security == "ssl" else _PlainClient
+            kwargs = {"context": self._context()} if s.security == "ssl" else {}
+            client = cls(timeout=s.timeout_seconds, **kwargs)  # no host: not connected yet
+            client.deadline = deadline
+            client._host = s.host  # what smtplib's __init__ keeps for TLS server names
+            holder["client"] = client
+            try:
+                code, reply = client.connect(s.host, s.port)
+                if code != 220:
+                    raise smtplib.SMTPConnectError(code, reply)
                 if s.security == "starttls":
                     client.starttls(context=self._context())
                 if s.username:
                     client.login(s.username, s.password or "")
                 client.send_message(message)
+            finally:
+                _quit(client)
         except (OSError, smtplib.SMTPException) as exc:
-            where = f"SMTP {s.host}:{s.port}: {type(exc).__name__}: {exc}"
-            if _permanent(exc):
+            late = " (deadline passed)" if deadline.expired else ""
+            where = f"SMTP {s.host}:{s.port}: {type(exc).__name__}: {exc}{late}"
+            if _permanent(exc) and not deadline.expired:
                 raise MailRejected(where) from exc
             raise SourceUnreachable(where) from exc
+        finally:
+            watchdog.cancel()
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    """QUIT and close without letting the goodbye fail a mail the server accepted."""
+    try:
+        if client.sock is not None:
+            client.quit()
+    except (OSError, smtplib.SMTPException):
+        pass
+    finally:
+        client.close()
+
+
+def _shut(holder: dict[str, smtplib.SMTP], deadline: _Deadline) -> None:
+    """The watchdog: at the deadline, whatever the conversation is doing, it ends."""
+    deadline.expired = True
+    client = holder.get("client")
+    sock = getattr(client, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _permanent(exc: Exception) -> bool:

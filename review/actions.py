@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+import effects
 from config.settings import Settings
+from matching.decide import MatchDecision
 from notifier.replies import NotAnswerable, queue_proof_request
 from review import queue
 from review.errors import Conflict, NotFound, ReviewError
@@ -105,6 +107,15 @@ def combined_fields(session: Session, message_id: int) -> ExtractionRow | None:
         .order_by(ExtractionRow.id.desc())).first()
 
 
+def _check_version(session: Session, message_id: int, version: int | None,
+                   at: datetime) -> ReceiptReviewRow:
+    """A decision made on an older page is refused first, whatever the state is now."""
+    state = review_state(session, message_id, at)
+    if version is not None and state.version != version:
+        raise _conflict(session, state)
+    return state
+
+
 def _bump(session: Session, state: ReceiptReviewRow, expected: int | None, actor: str,
           at: datetime) -> None:
     """The version check: one conditional UPDATE, so of two decisions on the same version
@@ -185,13 +196,11 @@ def match(session: Session, ctx: ReviewContext, message_id: int, codes: Sequence
     actor, now = _actor(actor), ctx.clock()
     codes = _normal_codes(codes)
     receipt = receipt_for_update(session, message_id)
+    state = _check_version(session, message_id, version, now)
     if receipt.status not in DECIDABLE:
         raise Conflict(f"receipt {message_id} is {receipt.status}; only receipts that are "
                        f"{', '.join(DECIDABLE)} can be matched",
                        f"La ricevuta è già «{receipt.status}»: non si può abbinare.")
-    state = review_state(session, message_id, now)
-    if version is not None and state.version != version:
-        raise _conflict(session, state)
     orders = _pending_orders(session, codes)
     extraction = combined_fields(session, message_id)
     paid = extraction.amount if extraction else None
@@ -202,21 +211,58 @@ def match(session: Session, ctx: ReviewContext, message_id: int, codes: Sequence
     why = f"matched by {_person(actor)}" + (f": {reason}" if reason else "")
     if paid is not None and paid != due:
         why += f" (paid {paid}, due {due})"
-    from review.effects_bridge import carry_out_match
-    outcome, mails, jobs = carry_out_match(session, ctx.settings, receipt, orders, paid,
-                                           now, actor, why)
+    outcome, mails, jobs = _carry_out(session, ctx, receipt, orders, paid, actor, why)
     undo = ctx.settings.review.undo_seconds if undo_seconds is None else undo_seconds
     undo_until = now + timedelta(seconds=undo)
     for mail in mails:  # the undo window: nothing leaves before it closes
         mail.next_attempt_at = max(mail.next_attempt_at or now, undo_until)
-    receipt.duplicate_of_id = None
-    _set_status(session, receipt, outcome, None, actor, why)
-    receipt.processed_at = receipt.processed_at or now
     action = _record(session, receipt, "match", actor, now, reason, codes,
                      {"mail_ids": [m.id for m in mails], "job_ids": [j.id for j in jobs],
                       "previous_status": state_status_before(session, receipt),
                       "paid": None if paid is None else str(paid)}, undo_until)
     return ActionResult(message_id, "match", outcome, tuple(codes), action.id, undo_until)
+
+
+def _carry_out(session: Session, ctx: ReviewContext, receipt: MessageRow,
+               orders: list[OrderRow], paid: Decimal | None, actor: str,
+               why: str) -> tuple[str, list[OutgoingMailRow], list[RenewalJobRow]]:
+    """The effects of an automatic match (``effects``): each order paid (or routed to sales
+    support, by the same rules), its renewal job and confirmation mail queued, the receipt
+    linked, the decision recorded, the receipt's status set; all audited as the person."""
+    # the event key of this match: a match made again after an undo is a new event (its
+    # mail and renewal must not collide with the cancelled ones)
+    undone = session.scalar(select(func.count()).select_from(ReviewActionRow).where(
+        ReviewActionRow.message_id == receipt.id, ReviewActionRow.action == "undo")) or 0
+    key = str(receipt.id) if not undone else f"{receipt.id}.{undone}"
+    support: list[str] = []
+    try:
+        for row in orders:
+            amount = paid if (len(orders) == 1 and paid) else row.amount
+            _order, why_support = effects.settle_order(
+                session, row.code, amount, settings=ctx.settings, clock=ctx.clock,
+                actor=actor, reason=f"receipt #{receipt.id}: {why}", evidence_key=key,
+                receipt_id=receipt.id)
+            if why_support is not None:
+                support.append(row.code)
+    except effects.OrderNoLongerPending as exc:
+        raise Conflict(f"order {exc} was paid meanwhile; nothing was applied",
+                       f"L'ordine {exc} è stato pagato nel frattempo: nulla è stato "
+                       "applicato.") from None
+    codes = tuple(o.code for o in orders)
+    outcome = SUPPORT if support else MATCHED
+    reason = why + ("; routed to sales support: " + ", ".join(support) if support else "")
+    receipt.duplicate_of_id = None
+    effects.record_decision(session, receipt, MatchDecision(outcome, reason, codes),
+                            clock=ctx.clock, actor=actor)
+    effects.finish_receipt(session, receipt, outcome, reason, clock=ctx.clock, actor=actor)
+    session.flush()
+    mail_keys = [f"{kind}:{code}:{key}" for code in codes
+                 for kind in ("payment-received", "payment-received-support")]
+    mails = list(session.scalars(select(OutgoingMailRow).where(
+        OutgoingMailRow.event_key.in_(mail_keys))))
+    jobs = list(session.scalars(select(RenewalJobRow).where(
+        RenewalJobRow.idempotency_key.in_([f"renewal:{code}:{key}" for code in codes]))))
+    return outcome, mails, jobs
 
 
 def state_status_before(session: Session, receipt: MessageRow) -> str | None:
@@ -325,6 +371,7 @@ def dismiss(session: Session, ctx: ReviewContext, message_id: int, *, actor: str
     if not reason:
         raise ReviewError("a reason is required to dismiss", "Scrivi il motivo.")
     receipt = receipt_for_update(session, message_id)
+    _check_version(session, message_id, version, now)
     if receipt.status not in (UNMATCHED, DUPLICATE, "quarantined", "pec_receipt"):
         raise Conflict(f"receipt {message_id} is {receipt.status}; it cannot be dismissed",
                        f"La ricevuta è «{receipt.status}»: non si può archiviare.")
@@ -344,6 +391,7 @@ def mark_duplicate(session: Session, ctx: ReviewContext, message_id: int, of_id:
         raise ReviewError("a receipt cannot duplicate itself",
                           "Una ricevuta non può essere duplicato di sé stessa.")
     receipt_for_update(session, of_id)
+    _check_version(session, message_id, version, now)
     if receipt.status not in (UNMATCHED, DISMISSED, "quarantined"):
         raise Conflict(f"receipt {message_id} is {receipt.status}",
                        f"La ricevuta è «{receipt.status}».")

@@ -28,7 +28,15 @@ SYNC_BATCH = 500
 REASON_KINDS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
     (key, label, re.compile(pattern, re.I)) for key, label, pattern in (
         ("double_payment", "possibile doppio pagamento", r"double payment"),
+        ("not_executed", "storno, rifiutato o non eseguito",
+         r"negative amount|reversal or cancellation|refused transfer|not executed yet|"
+         r"is not a payment"),
+        ("amount_disagrees", "importo incoerente", r"disagree|printed with different values|"
+                                                   r"does not give the amount|"
+                                                   r"show different amounts"),
+        ("no_bank_document", "nessun documento della banca", r"no bank document"),
         ("foreign_iban", "IBAN non nostro", r"which is not ours"),
+        ("no_bank_document", "manca il documento della banca", r"no bank document"),
         ("unreadable", "illeggibile o da OCR", r"need(s)? OCR|no readable|unreadable|"
                                                r"could not be read|no text"),
         ("no_code", "nessun codice", r"no order code|neither an order code|no code found"),
@@ -38,6 +46,7 @@ REASON_KINDS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("amount", "importo diverso", r"short of|more than|matches neither|no amount|"
                                       r"not equal|not EUR"),
         ("date", "pagamento prima dell'ordine", r"before order"),
+        ("doubtful", "documento dubbio", r"never paid automatically|is not a payment"),
         ("other", "altro", r""),
     ))
 REASON_LABELS = {key: label for key, label, _ in REASON_KINDS}
@@ -279,24 +288,53 @@ def queue_page(session: Session, filters: QueueFilters, *, today: date, page_siz
 
 def neighbours(session: Session, message_id: int, *, today: date,
                urgent_days: int) -> tuple[int | None, int | None]:
-    """The receipts before and after this one in the queue's order (for j/k and for
-    opening the next receipt after an action): previous, next."""
-    ids = list(session.scalars(_ordered_ids(today, urgent_days)))
-    if message_id not in ids:
-        return None, (ids[0] if ids else None)
-    at = ids.index(message_id)
-    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
-
-
-def _ordered_ids(today: date, urgent_days: int):  # noqa: ANN202
+    """The receipts before and after this one in the queue's order (for j/k): previous,
+    next. Two keyset queries on the sort key, so the cost does not grow with the queue."""
     cutoff = today + timedelta(days=urgent_days)
+    here = session.execute(select(ReceiptReviewRow.expiry_date, ReceiptReviewRow.queued_at,
+                                  MessageRow.status).join(
+        MessageRow, MessageRow.id == ReceiptReviewRow.message_id).where(
+        ReceiptReviewRow.message_id == message_id)).first()
+    ordered = _ordered_ids(today, urgent_days)
+    if here is None or here.status != UNMATCHED:
+        return None, session.scalar(ordered.limit(1))
+    urgent = here.expiry_date is not None and here.expiry_date <= cutoff
+    after = _beyond(urgent, here.expiry_date, here.queued_at, message_id, cutoff, later=True)
+    before = _beyond(urgent, here.expiry_date, here.queued_at, message_id, cutoff, later=False)
+    nxt = session.scalar(ordered.where(after).limit(1))
+    prev = session.scalar(_ordered_ids(today, urgent_days, descending=True)
+                          .where(before).limit(1))
+    return prev, nxt
+
+
+def _beyond(urgent: bool, expiry: date | None, queued_at: datetime, message_id: int,
+            cutoff: date, *, later: bool):  # noqa: ANN202 (a SQL clause)
+    """Rows after (or before) this one in the order (urgent first, by expiry; then by
+    arrival, then id), written out so SQLite and PostgreSQL both use it."""
+    def gt(column, value):  # noqa: ANN001, ANN202
+        return column > value if later else column < value
+    is_urgent = and_(ReceiptReviewRow.expiry_date.is_not(None),
+                     ReceiptReviewRow.expiry_date <= cutoff)
+    rest = or_(gt(ReceiptReviewRow.queued_at, queued_at),
+               and_(ReceiptReviewRow.queued_at == queued_at, gt(MessageRow.id, message_id)))
+    if urgent:
+        same = or_(gt(ReceiptReviewRow.expiry_date, expiry),
+                   and_(ReceiptReviewRow.expiry_date == expiry, rest))
+        return or_(~is_urgent, and_(is_urgent, same)) if later else and_(is_urgent, same)
+    same = and_(~is_urgent | ReceiptReviewRow.expiry_date.is_(None), rest)
+    return same if later else or_(is_urgent, same)
+
+
+def _ordered_ids(today: date, urgent_days: int, descending: bool = False):  # noqa: ANN202
+    cutoff = today + timedelta(days=urgent_days)
+    keys = [case((ReceiptReviewRow.expiry_date <= cutoff, 0), else_=1),
+            case((ReceiptReviewRow.expiry_date <= cutoff, ReceiptReviewRow.expiry_date),
+                 else_=None),
+            ReceiptReviewRow.queued_at, MessageRow.id]
     return (select(MessageRow.id).join(ReceiptReviewRow,
                                        ReceiptReviewRow.message_id == MessageRow.id)
             .where(MessageRow.status == UNMATCHED)
-            .order_by(case((ReceiptReviewRow.expiry_date <= cutoff, 0), else_=1),
-                      case((ReceiptReviewRow.expiry_date <= cutoff,
-                            ReceiptReviewRow.expiry_date), else_=None),
-                      ReceiptReviewRow.queued_at, MessageRow.id))
+            .order_by(*(k.desc() if descending else k for k in keys)))
 
 
 def next_in_queue(session: Session, after_id: int | None, *, today: date,

@@ -18,6 +18,7 @@ from review.actions import combined_fields, review_state
 from review.candidates import CandidateView, candidates_for, fields_of
 from review.errors import NotFound
 from review.pages import Highlight, manifest
+from review.statements import OrderBankView, order_bank
 from store.models import (
     AuditRow,
     DocumentRow,
@@ -37,7 +38,8 @@ STATUS_LABELS = {"unmatched": "in coda", "matched": "abbinata", "duplicate": "du
                  "quarantined": "in quarantena", "dismissed": "archiviata",
                  "pec_receipt": "ricevuta PEC", "support": "assistenza commerciale",
                  "received": "ricevuta", "pending": "in attesa", "paid": "pagato",
-                 "renewed": "rinnovato", "renewal_failed": "rinnovo fallito"}
+                 "renewed": "rinnovato", "renewal_failed": "rinnovo fallito",
+                 "awaiting_bank": "in attesa della banca"}
 ACTION_LABELS = {"match": "abbinata", "dismiss": "archiviata", "duplicate": "duplicato",
                  "request_readable_proof": "chiesta ricevuta leggibile",
                  "request_missing_code": "chiesto il codice", "requeue": "rimessa in coda",
@@ -123,6 +125,7 @@ class ReceiptView:
     history: list[ActionView]
     undo_until: datetime | None
     requests_sent: list[str]
+    mails_to_sender: list[dict]   # requests already queued or sent to this sender
     previous_id: int | None
     next_id: int | None
     amount: str | None
@@ -190,6 +193,12 @@ def receipt_view(session: Session, settings: Settings, message_id: int, *, user:
         undo_until=undo_until,
         requests_sent=[a.action.removeprefix("request_") for a in actions
                        if a.action.startswith("request_")],
+        mails_to_sender=[{"subject": m.subject, "status": m.status, "created_at": m.created_at,
+                          "event_key": m.event_key}
+                         for m in session.scalars(select(OutgoingMailRow).where(
+                             OutgoingMailRow.template == "proof_request",
+                             OutgoingMailRow.to_addr == receipt.sender)
+                             .order_by(OutgoingMailRow.id).limit(20))] if receipt.sender else [],
         previous_id=prev_id, next_id=next_id,
         amount=None if extraction is None or extraction.amount is None
         else f"{extraction.amount:.2f}")
@@ -253,6 +262,8 @@ class OrderView:
     mails: list[dict]
     renewals: list[dict]
     history: list[AuditView]
+    # its proofs of payment and the bank's statement lines, side by side
+    bank: OrderBankView | None = None
 
 
 def order_view(session: Session, code: str) -> OrderView:
@@ -291,7 +302,8 @@ def order_view(session: Session, code: str) -> OrderView:
         renewals=[{"id": j.id, "status": j.status, "due_at": j.due_at, "done_at": j.done_at,
                    "attempts": j.attempts, "last_error": j.last_error} for j in jobs],
         history=[AuditView(a.at, a.actor, a.entity, a.field, a.old_value, a.new_value,
-                           a.reason) for a in audit_rows])
+                           a.reason) for a in audit_rows],
+        bank=order_bank(session, row))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from matching.signals import euro
 from notifier import compose
 from notifier.replies import why_not_answerable
 from review import actions, queue, views
+from review import statements as bank
 from review.errors import Forbidden, NotFound, ReviewError
 from review.pages import page_png
 from review.users import User, authenticate, get_user
@@ -411,6 +412,18 @@ def create_app(settings: Settings, db: Database, *,
         if _wants_json(request):
             return JSONResponse({"ok": True, "to": result.note})
         return RedirectResponse(f"/receipts/{receipt_id}?notice=requested", status_code=303)
+
+    # --- bank statement lines no order could be given -----------------------------------
+
+    @app.get("/statements")
+    @app.get("/statements.json")
+    async def bank_lines_page(request: Request) -> Response:
+        require(request)
+        with db.session() as session:
+            data = bank.bank_queue(session)
+        if _wants_json(request):
+            return JSONResponse(views.to_json(data))
+        return page(request, "statements.html", {"b": data})
 
     # --- an order ---------------------------------------------------------------------
 

@@ -24,9 +24,6 @@ def prior_payment(session: Session, receipt_id: int, sha256: str, doc_hashes: Se
     recorded = select(MessageRow).where(MessageRow.id != receipt_id,
                                         MessageRow.status.in_(RECORDED))
     checks = [("same message", recorded.where(MessageRow.sha256 == sha256))]
-    if doc_hashes:
-        checks.append(("same document", recorded.join(DocumentRow).where(
-            DocumentRow.sha256.in_(list(doc_hashes)))))
     if fields.transfer_ref and fields.amount is not None:
         checks.append((f"same CRO/TRN {fields.transfer_ref}",
                        recorded.join(ExtractionRow).where(
@@ -37,7 +34,28 @@ def prior_payment(session: Session, receipt_id: int, sha256: str, doc_hashes: Se
         prior = session.scalars(query.order_by(MessageRow.id)).first()
         if prior is not None:
             return _prior(prior, why)
+        if why == "same message" and doc_hashes:
+            prior = _same_document(session, receipt_id, doc_hashes)
+            if prior is not None:
+                return prior
     return _same_details(session, receipt_id, fields)
+
+
+def _same_document(session: Session, receipt_id: int,
+                   doc_hashes: Sequence[str]) -> PriorReceipt | None:
+    """An earlier recorded receipt whose payment was read from this very document: the
+    earlier copy must have carried a code, an amount or a CRO/TRN too, so a logo, a
+    signature image or a banner both emails share never makes them one receipt."""
+    query = (select(MessageRow, ExtractionRow).join(DocumentRow, DocumentRow.message_id ==
+                                                    MessageRow.id)
+             .join(ExtractionRow, ExtractionRow.document_id == DocumentRow.id)
+             .where(MessageRow.id != receipt_id, MessageRow.status.in_(RECORDED),
+                    DocumentRow.sha256.in_(list(doc_hashes)))
+             .order_by(MessageRow.id))
+    for message, extraction in session.execute(query):
+        if extraction.codes or extraction.amount is not None or extraction.transfer_ref:
+            return _prior(message, "same document")
+    return None
 
 
 def _same_details(session: Session, receipt_id: int,

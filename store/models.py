@@ -130,6 +130,10 @@ class MessageRow(Base):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"),
                                                         nullable=True)
+    # processing attempts, each committed before it starts; the live claim ("host:pid")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     documents: Mapped[list[DocumentRow]] = relationship(back_populates="message",
                                                         order_by="DocumentRow.id")

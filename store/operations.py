@@ -14,6 +14,7 @@ import os
 import re
 import socket
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -192,8 +193,9 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def overview(session: Session, configured: list[tuple[str, str]], now: datetime,
-             ) -> dict[str, Any]:
-    """The ``status --json`` object (CONTRACT.md, Operations), from the database alone."""
+             classify: Callable[[str | None], str] = reason_kind) -> dict[str, Any]:
+    """The ``status --json`` object (CONTRACT.md, Operations), from the database alone.
+    ``classify`` names a review reason's kind (the review UI's own, from the app)."""
     polls = {row.source: row for row in session.scalars(select(SourcePollRow))}
     sources = []
     for name, kind in configured + [(n, None) for n in sorted(polls)
@@ -210,7 +212,7 @@ def overview(session: Session, configured: list[tuple[str, str]], now: datetime,
         })
     review = session.execute(select(MessageRow.reason, MessageRow.received_at)
                              .where(MessageRow.status.in_(REVIEW_STATUSES))).all()
-    by_reason = Counter(reason_kind(reason) for reason, _ in review)
+    by_reason = Counter(classify(reason) for reason, _ in review)
     statuses = dict(session.execute(select(MessageRow.status, func.count())
                                     .group_by(MessageRow.status)).all())
     mail = dict(session.execute(select(OutgoingMailRow.status, func.count())

@@ -53,8 +53,9 @@ def quoted_provider(p: Payment, rng: random.Random, sent: datetime) -> str:
     lines = [f"Il giorno {asked.strftime('%d/%m/%Y')} alle ore 09:{rng.randint(10, 59)}, "
              f"{PROVIDER} <{ADMIN}> ha scritto:",
              "Gentile cliente,",
-             f"l'ordine {p.codes[0] if p.codes else ''} per il rinnovo della casella {p.pec} "
-             "risulta in attesa di pagamento.",
+             # a customer who wrote only the mailbox was sent no code to quote back
+             ("il rinnovo" if p.mailbox_only else f"l'ordine {p.codes[0]} per il rinnovo")
+             + f" della casella {p.pec} risulta in attesa di pagamento.",
              f"Prezzo IVA esclusa: {it_money(net)} EUR",
              f"IVA 22%: {it_money(p.amount - net)} EUR",
              "Il rinnovo assistito costa 25,00 EUR in piu'.",

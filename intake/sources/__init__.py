@@ -9,6 +9,6 @@ def open_source(settings, limits=None) -> Source:  # noqa: ANN001 - SourceSettin
     """The source object for one ``[[sources]]`` entry."""
     if settings.kind == "folder":
         from intake.sources.folder import FolderSource
-        return FolderSource(settings)
+        return FolderSource(settings, limits)
     from intake.sources.imap import ImapSource
     return ImapSource(settings, limits)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from config.settings import SourceSettings
+from config.settings import LimitSettings, SourceSettings
 from core.errors import SourceUnreachable
 from intake.sources.base import IncomingMessage, Settlement
 
@@ -21,13 +22,24 @@ PARTIAL_SUFFIXES = {".part", ".tmp", ".crdownload", ".swp"}
 
 
 class FolderSource:
-    def __init__(self, settings: SourceSettings) -> None:
+    """Takes only finished files: a name starting with a dot or ending in ``.part``,
+    ``.tmp``, ``.crdownload`` or ``.swp`` is a file still being written and is left alone
+    (copy as ``x.pdf.part``, then rename: the rename is atomic); any other file is taken once
+    its size and modification time have stayed the same for ``settle_seconds``. A file over
+    ``limits.max_message_bytes`` is never read: it is recorded as refused and moved to
+    quarantine whole."""
+
+    def __init__(self, settings: SourceSettings, limits: LimitSettings | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         assert settings.path is not None
         self.name = settings.name
         self.path = settings.path
         self.fax_gateway = settings.fax_gateway
+        self.settle_seconds = settings.settle_seconds
+        self.max_bytes = (limits or LimitSettings()).max_message_bytes
         self.processed = self.path / "processed"
         self.quarantine = self.path / "quarantine"
+        self._sleep = sleep
 
     def fetch(self) -> Iterator[IncomingMessage]:
         try:
@@ -35,24 +47,59 @@ class FolderSource:
             entries = sorted(self.path.iterdir(), key=lambda p: p.name)
         except OSError as exc:
             raise SourceUnreachable(f"folder {self.path} cannot be read: {exc}") from exc
-        for entry in entries:
-            if not entry.is_file() or entry.name.startswith("."):
-                continue
-            if entry.suffix.lower() in PARTIAL_SUFFIXES:
-                continue
-            try:
-                raw = entry.read_bytes()
-                mtime_ns = entry.stat().st_mtime_ns
-            except FileNotFoundError:
-                continue  # taken by a concurrent run
-            except OSError as exc:
-                log.warning("source=%s file=%s cannot be read: %s", self.name, entry.name, exc)
-                continue
-            yield IncomingMessage(
-                source=self.name, key=entry.name, raw=raw, filename=entry.name,
-                is_mail=entry.suffix.lower() in MAIL_SUFFIXES, fax_gateway=self.fax_gateway,
-                identity=f"{entry.name}|{mtime_ns}|{hashlib.sha256(raw).hexdigest()}",
-            )
+        for entry, seen in self._finished([e for e in entries if _candidate(e)]):
+            message = self._take(entry, seen)
+            if message is not None:
+                yield message
+
+    def _finished(self, entries: list[Path]) -> list[tuple[Path, os.stat_result]]:
+        """The files whose size and mtime held still for ``settle_seconds``: those older
+        than that at once, the younger ones after one wait (at most ``settle_seconds``)
+        if they did not change meanwhile; a file still changing waits for the next poll."""
+        stats = [(entry, _stat(entry)) for entry in entries]
+        stats = [(entry, st) for entry, st in stats if st is not None]
+        now = time.time()
+        young = [(e, st) for e, st in stats if now - st.st_mtime < self.settle_seconds]
+        if young:
+            youngest = max(st.st_mtime for _e, st in young)
+            self._sleep(max(0.0, min(self.settle_seconds,
+                                     youngest + self.settle_seconds - now)))
+        finished = []
+        for entry, st in stats:
+            if (entry, st) in young:
+                again = _stat(entry)
+                if again is None or (again.st_size, again.st_mtime_ns) != \
+                        (st.st_size, st.st_mtime_ns):
+                    log.info("source=%s file=%s is still being written: next poll",
+                             self.name, entry.name)
+                    continue
+            finished.append((entry, st))
+        return finished
+
+    def _take(self, entry: Path, seen: os.stat_result) -> IncomingMessage | None:
+        common = dict(source=self.name, key=entry.name, filename=entry.name,
+                      is_mail=entry.suffix.lower() in MAIL_SUFFIXES,
+                      fax_gateway=self.fax_gateway)
+        if seen.st_size > self.max_bytes:  # checked before reading anything
+            return IncomingMessage(
+                **common, raw=b"", identity=f"{entry.name}|{seen.st_mtime_ns}|{seen.st_size}",
+                metadata={"size": str(seen.st_size), "rejected": (
+                    f"file of {seen.st_size} bytes is over the limit of {self.max_bytes} "
+                    "bytes (limits.max_message_bytes); not read, moved to quarantine whole")})
+        try:
+            with entry.open("rb") as handle:
+                raw = handle.read(self.max_bytes + 1)
+        except FileNotFoundError:
+            return None  # taken by a concurrent run
+        except OSError as exc:
+            log.warning("source=%s file=%s cannot be read: %s", self.name, entry.name, exc)
+            return None
+        if len(raw) != seen.st_size:
+            log.info("source=%s file=%s changed while read: next poll", self.name, entry.name)
+            return None
+        return IncomingMessage(
+            **common, raw=raw,
+            identity=f"{entry.name}|{seen.st_mtime_ns}|{hashlib.sha256(raw).hexdigest()}")
 
     def settle(self, message: IncomingMessage, settlement: Settlement) -> None:
         target_dir = self.processed if settlement is Settlement.PROCESSED else self.quarantine
@@ -77,3 +124,19 @@ def _free_name(folder: Path, name: str) -> Path:
         candidate = folder / f"{stem}-{n}{suffix}"
         n += 1
     return candidate
+
+
+def _candidate(entry: Path) -> bool:
+    if entry.name.startswith(".") or entry.suffix.lower() in PARTIAL_SUFFIXES:
+        return False
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _stat(entry: Path) -> os.stat_result | None:
+    try:
+        return entry.stat()
+    except OSError:
+        return None

@@ -78,8 +78,10 @@ def test_receipts_list_json_shape(workdir: Path, cli) -> None:  # noqa: ANN001
     assert len(receipts) == 11 and all(RECEIPT_KEYS <= set(r) for r in receipts)
     matched = [r for r in receipts if r["status"] == "matched"]
     assert all(r["reason"] is None and r["order_codes"] for r in matched)
-    body_only = next(r for r in receipts if r["order_codes"] == ["RLM95061"])
+    body_only = next(r for r in receipts if r["codes"] == ["RLM95061"])
     assert body_only["filename"] is None and body_only["message_id"]
+    assert body_only["status"] == "unmatched" and body_only["order_codes"] == []
+    assert body_only["reason"].startswith("no bank document")
     pdf = next(r for r in receipts if r["filename"] == "01-bonifico-rossi.pdf")
     assert (pdf["codes"], pdf["amount"], pdf["source"]) == (["RLM95055"], "10.89", "inbox")
     quarantined = cli("receipts", "list", "--json", "--status", "quarantined").json()
@@ -123,7 +125,8 @@ def test_poll_once_prints_one_summary_line(workdir: Path, cli) -> None:  # noqa:
     cli("orders", "import", str(write_scenario(workdir, workdir / "var/inbox")))
     result = cli("poll", "--once")
     assert result.code == 0 and len(result.out.strip().splitlines()) == 1
-    assert "11 new message(s)" in result.out and "5 matched" in result.out
+    assert "11 new message(s)" in result.out and "4 matched" in result.out
+    assert "5 unmatched" in result.out  # the body-only claim waits for the bank's document
 
 
 @pytest.mark.parametrize("args", [[], ["bogus"], ["poll"], ["orders"], ["extract"]])

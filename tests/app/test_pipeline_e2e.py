@@ -70,8 +70,12 @@ def test_every_receipt_ends_where_a_person_would_put_it(day: Path, cli) -> None:
     assert len(processed) == 10
     assert not [p for p in (day / "var/inbox").iterdir() if p.is_file()]
 
-    mails = sorted((day / "var/outbox").glob("*.eml"))
-    assert len(mails) == len(paid)
+    mails = sorted(p.name for p in (day / "var/outbox").glob("*.eml"))
+    # one confirmation per payment, and one request for the bank's document to the customer
+    # who only wrote the details in the body
+    assert len(mails) == len(paid) + 1
+    assert [m for m in mails if m.startswith("proof-request")] == [
+        "proof-request_bank_document_paolo.greco_example.com_RLM95061.eml"]
 
 
 def test_confirmation_mail_is_italian_and_complete(day: Path, cli) -> None:  # noqa: ANN001

@@ -26,7 +26,6 @@ from store.orderbook import import_orders
 from tests.factories.receipts import (
     OrderSpec,
     ReceiptSpec,
-    body_only_email,
     orders_csv,
     receipt_email,
     receipt_pdf,
@@ -170,7 +169,7 @@ def test_orders_the_online_procedure_cannot_renew_go_to_support(
 
 def test_no_code_but_the_senders_only_order_of_that_amount(office: Office) -> None:
     office.orders(ROSSI_ORDER, BIANCHI_ORDER)
-    office.drop("m.eml", body_only_email(ReceiptSpec(codes=()), sender=ROSSI))
+    office.drop("m.eml", receipt_email(ReceiptSpec(codes=()), sender=ROSSI))
     office.poll()
     assert office.order("RLM95055").status == "paid"
     assert office.order("RLM95056").status == "pending"
@@ -181,10 +180,10 @@ def test_a_code_of_no_order_pays_its_neighbour_only_with_sender_and_amount(
     office.orders(ROSSI_ORDER, BIANCHI_ORDER)
     typo = ReceiptSpec(codes=("RLM95065",))  # one digit off RLM95055
     stranger = replace(typo, payer="Anna Verdi")
-    office.drop("a.eml", body_only_email(stranger, sender="someone.else@example.com"))
+    office.drop("a.eml", receipt_email(stranger, sender="someone.else@example.com"))
     office.poll()
     assert office.order("RLM95055").status == "pending"
-    office.drop("b.eml", body_only_email(replace(typo, reference="9"), sender=ROSSI))
+    office.drop("b.eml", receipt_email(replace(typo, reference="9"), sender=ROSSI))
     office.poll()
     assert office.order("RLM95055").status == "paid"
     assert [r.status for r in office.receipts()] == ["unmatched", "matched"]

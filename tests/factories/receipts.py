@@ -282,12 +282,14 @@ def build_email(mail: MailSpec) -> bytes:
 
 def receipt_email(spec: ReceiptSpec, *, sender: str = "mario.rossi@example.com",
                   filename: str = "ricevuta_bonifico.pdf", html: bool = False) -> bytes:
-    """A customer's email with the receipt PDF attached."""
+    """A customer's email with the receipt PDF attached (the code, if any, also in the
+    subject and body, as customers write)."""
+    about = f" per l'ordine {spec.codes[0]}" if spec.codes else ""
     return build_email(MailSpec(
         sender=sender, sender_name=spec.payer,
-        subject=f"Ricevuta pagamento ordine {spec.codes[0]}",
-        body=f"Buongiorno,\nin allegato la ricevuta del pagamento per l'ordine "
-             f"{spec.codes[0]}.\nCordiali saluti\n{spec.payer}",
+        subject="Ricevuta pagamento" + (f" ordine {spec.codes[0]}" if spec.codes else ""),
+        body=f"Buongiorno,\nin allegato la ricevuta del pagamento{about}.\nCordiali saluti\n"
+             f"{spec.payer}",
         html=html, attachments=[(filename, "application/pdf", receipt_pdf(spec))]))
 
 

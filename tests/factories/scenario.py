@@ -73,7 +73,8 @@ def inbox_items() -> list[InboxItem]:
                   "code written in lower case, 3-year renewal"),
         InboxItem("05-corpo-greco.eml", body_only_email(greco_body,
                                                         sender="paolo.greco@example.com"),
-                  "matched", ("RLM95061",), "details written in the email body, no attachment"),
+                  "unmatched", (), "details written in the email body, no attachment: a "
+                  "claim, not the bank's document; the customer is asked for it, once"),
         InboxItem("06-bonifico-colombo.pdf", receipt_pdf(colombo_short), "unmatched", (),
                   "paid 9,89 instead of 10,89"),
         InboxItem("07-bonifico-ricci.pdf", receipt_pdf(ricci_wrong_iban), "unmatched", (),

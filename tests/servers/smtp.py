@@ -3,11 +3,13 @@
 It collects every message it accepts, can be stopped and started again on the same port
 (the "SMTP server down for a while" case), can refuse the next N messages with a 4xx or 5xx
 reply, can speak STARTTLS or implicit TLS with a throwaway self-signed certificate, and can
-require a login. ``on_data`` lets a test act at the exact moment a message has arrived,
-before the server answers 250 (e.g. to kill the client in the send-then-record window).
+require a login, and can answer slowly (``reply_delay``). ``on_data`` lets a test act at the
+exact moment a message has arrived, before the server answers 250 (e.g. to kill the client in
+the send-then-record window).
 """
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -58,6 +60,18 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
+    async def handle_MAIL(self, _server, _session, envelope, address, options) -> str:  # noqa: ANN001
+        await asyncio.sleep(self.server.reply_delay)  # a slow server, one reply at a time
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, _server, _session, envelope, address, options) -> str:  # noqa: ANN001
+        await asyncio.sleep(self.server.reply_delay)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
     async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: ANN001
         return self.server._on_data(envelope)
 
@@ -71,6 +85,7 @@ class SmtpServer:
         self.received: list[Received] = []
         self.refused: list[Received] = []
         self.on_data: Callable[[Received], None] | None = None
+        self.reply_delay = 0.0  # seconds before answering MAIL and RCPT (a slow server)
         self._refusals: list[str] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
