@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(commands, "review", "the accounting review web UI")
     leaf(commands, "status", "the service at a glance").add_argument("--json",
                                                                      action="store_true")
+    originals = commands.add_parser("originals", help="the store of original messages"
+                                    ).add_subparsers(dest="originals_command", required=True,
+                                                     parser_class=_Parser)
+    prune = leaf(originals, "prune", "delete originals past service.retention_days")
+    prune.add_argument("--days", type=float, default=None, help="instead of the setting")
+    prune.add_argument("--dry-run", action="store_true")
     demo = leaf(commands, "demo", "sample orders and receipts through the pipeline")
     demo.add_argument("--dir", default="var/demo", help="working folder (reset each run)")
     return parser
@@ -203,6 +209,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "status":
             from app.status import status
             return status(settings, db, as_json=args.json)
+        if args.command == "originals":
+            from app.commands_ops import prune_originals
+            return prune_originals(settings, db, args.days, args.dry_run)
     finally:
         db.dispose()
     raise ConfigError(f"usage: unknown command {args.command}")

@@ -240,3 +240,18 @@ def overview(session: Session, configured: list[tuple[str, str]], now: datetime,
                      "in_flight": sum(statuses.get(s, 0) for s in IN_FLIGHT_STATUSES),
                      "claims": claims},
     }
+
+
+# --- retention of originals -------------------------------------------------------------------
+
+KEEP_STATUSES = ("unmatched", "received", "awaiting_bank")  # a person or the bank still owes
+
+
+def prunable_originals(session: Session, cutoff: datetime) -> list[str]:
+    """SHA-256s of originals every receipt of which arrived before ``cutoff`` and is settled:
+    none is in review, being processed, or waiting for the bank."""
+    rows = session.execute(select(MessageRow.sha256, func.max(MessageRow.received_at))
+                           .group_by(MessageRow.sha256)).all()
+    keep = set(session.scalars(select(MessageRow.sha256).where(
+        MessageRow.status.in_(KEEP_STATUSES))))
+    return sorted(d for d, newest in rows if newest < cutoff and d not in keep)
