@@ -8,8 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from config.settings import Settings, load_settings
-from core.errors import ConfigError
+from core.errors import ConfigError, StorageError
+from store.db import one_line
 
 log = logging.getLogger("pec_intake")
 
@@ -122,11 +125,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"pec-intake: {exc.reason}", file=sys.stderr)
         return 2
+    except StorageError as exc:
+        print(f"pec-intake: {exc.reason}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:  # the database failed mid-command: nothing half-recorded
+        log.debug("database error", exc_info=True)
+        print(f"pec-intake: database error: {one_line(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `... | head`: the reader has gone, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        log.debug("storage error", exc_info=True)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"pec-intake: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 class JournalFormatter(logging.Formatter):
@@ -159,7 +174,7 @@ def _setup_logging(level: str) -> None:
     if _under_journal():
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JournalFormatter("%(levelname)s %(name)s %(message)s"))
-    for noisy in ("pdfminer", "PIL", "alembic", "imapclient", "apscheduler"):
+    for noisy in ("pdfminer", "PIL", "alembic", "imapclient", "apscheduler", "mt940"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -181,7 +181,9 @@ def _reviews(session: Any, ids: list[int]) -> dict[int, Any]:
 
 EMPTY_FIELDS = {"codes": [], "amount": None, "currency": None, "iban": None,
                 "transfer_ref": None, "payment_date": None, "payer": None,
-                "method": "unknown", "text_source": None}
+                "method": "unknown", "text_source": None, "mailboxes": [],
+                "confidence": dict.fromkeys(("codes", "amount", "iban", "transfer_ref",
+                                             "payment_date", "payer"))}
 
 
 def extract_one(path: str, settings: Settings, ocr: Any) -> dict[str, Any]:
@@ -209,7 +211,12 @@ def extract_one(path: str, settings: Settings, ocr: Any) -> dict[str, Any]:
         "currency": fields.currency, "iban": fields.iban, "transfer_ref": fields.transfer_ref,
         "payment_date": _iso(fields.payment_date), "payer": fields.payer,
         "method": fields.method, "text_source": reading.text_source,
+        "mailboxes": list(fields.mailboxes),
+        "confidence": {name: fields.confidence.get(name)
+                       for name in EMPTY_FIELDS["confidence"]},
     })
+    if fields.disputed:  # what the two OCR engines read differently
+        result["disputed"] = dict(fields.disputed)
     return result
 
 

@@ -59,8 +59,7 @@ def users_set_disabled(db: Database, name: str, disabled: bool) -> int:
 def _run(db: Database, settings: Settings, what: str, action, *args, **kwargs) -> int:  # noqa: ANN001
     ctx = actions.ReviewContext(settings)
     try:
-        with db.session() as session:
-            result = action(session, ctx, *args, **kwargs)
+        result = actions.perform(db, action, ctx, *args, **kwargs)
     except ReviewError as exc:
         raise ConfigError(f"receipts {what}: {exc.reason}") from None
     codes = f" ({', '.join(result.order_codes)})" if result.order_codes else ""

@@ -27,7 +27,12 @@ def statements_import(settings: Settings, db: Database, files: list[str]) -> int
     missing = []
     for name in files:
         path = Path(name)
+        limit = settings.limits.max_message_bytes
         try:
+            if path.is_file() and path.stat().st_size > limit:
+                print(f"{name}: refused: {path.stat().st_size} bytes, over the limit of "
+                      f"{limit} (limits.max_message_bytes); not read")
+                continue
             data = path.read_bytes()
         except OSError as exc:
             print(f"{name}: cannot read: {exc.strerror or exc}")

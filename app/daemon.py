@@ -60,10 +60,11 @@ class SourceWatcher(threading.Thread):
                 self.pipeline.record_poll(self.settings.name, exc.reason)
                 self._back_off(exc.reason)
             except Exception as exc:  # noqa: BLE001 - one bad cycle never kills the watcher
+                # not the source's fault (the database, a bug): said so, never "unreachable"
                 self.opened.set()
                 log.exception("source=%s cycle failed", self.settings.name)
-                self.pipeline.record_poll(self.settings.name, f"unexpected error: {exc}")
-                self._back_off(f"unexpected error: {exc}")
+                self.pipeline.record_poll(self.settings.name, f"{type(exc).__name__}: {exc}")
+                self._back_off(f"{type(exc).__name__}: {exc}", unreachable=False)
         self._close()
         log.info("source=%s watcher stopped after %d message(s)", self.settings.name,
                  self.taken)
@@ -75,7 +76,7 @@ class SourceWatcher(threading.Thread):
         taken, self.deferred = 0, False
         for incoming in self.source.fetch():
             outcome = self.pipeline.take_in(incoming)  # committed before the move
-            if outcome.deferred:
+            if outcome.in_progress:  # the worker holding it settles it; look again soon
                 self.deferred = True
                 continue
             try:
@@ -105,12 +106,13 @@ class SourceWatcher(threading.Thread):
             interval = min(interval, FOLDER_POLL_SECONDS)
         self.stop.wait(interval)
 
-    def _back_off(self, reason: str) -> None:
+    def _back_off(self, reason: str, unreachable: bool = True) -> None:
         self._close()
         self.failures += 1
         delay = min(BACKOFF_FIRST_SECONDS * 2 ** (self.failures - 1), BACKOFF_MAX_SECONDS)
-        log.warning("source=%s unreachable (attempt %d): %s; retrying in %.0fs",
-                    self.settings.name, self.failures, reason, delay)
+        log.warning("source=%s %s (attempt %d): %s; retrying in %.0fs", self.settings.name,
+                    "unreachable" if unreachable else "cycle failed", self.failures, reason,
+                    delay)
         self.stop.wait(delay)
 
     def _close(self) -> None:

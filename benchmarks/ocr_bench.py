@@ -467,6 +467,9 @@ def main(argv: list[str] | None = None) -> int:
         print("tesseract with Italian language data is not installed", file=sys.stderr)
         return 2
     chosen = list(SETS) if args.set == "all" else [args.set]
+    if args.misses and "validation" in chosen:
+        print("--misses: the validation set's misses are never listed (nobody tunes on it)",
+              file=sys.stderr)
     report: dict[str, Any] = {"sets": {}, "memory": []}
     text_out: list[str] = []
     for set_name in chosen:

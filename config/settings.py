@@ -290,6 +290,10 @@ RANGES: dict[str, tuple[float, float]] = {
     "limits.max_pages": (1, 10000),
     "limits.max_page_pixels": (10_000, 2_000_000_000),
     "limits.ocr_seconds_per_page": (0.01, 3600),
+    "limits.message_seconds": (0.5, 86400),
+    "limits.max_pdf_inflated_bytes": (1024, 2 ** 34),
+    "limits.max_text_chars": (1024, 2 ** 31),
+    "settle_seconds": (0, 60),
 }
 MAX_TOLERANCE = Decimal("5.00")
 
@@ -333,9 +337,8 @@ def _source(check: _Checker, raw: Any, index: int, base: Path) -> SourceSettings
                 raise check.fail(f"{where}.{key}", "not a key of a folder source")
         if "path" not in table:
             raise check.fail(f"{where}.path", "missing required key for a folder source")
-        settle = check.positive(f"{where}.settle_seconds", table.get("settle_seconds", 1.0))
-        if settle > 60:
-            raise check.fail(f"{where}.settle_seconds", f"must be at most 60; got {settle!r}")
+        settle = check.number(f"{where}.settle_seconds", table.get("settle_seconds", 1.0),
+                              *RANGES["settle_seconds"])
         return SourceSettings(**common, path=_resolve(base, table["path"]),
                               settle_seconds=settle)
     for key in ("host", "username"):

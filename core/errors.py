@@ -65,3 +65,8 @@ class Deadline:
     def reason(self, where: str) -> str:
         return (f"over the time budget of {self.seconds:g} s per message ({self.setting}) "
                 f"in {where}")
+
+
+class StorageError(IntakeError):
+    """The database or the disk cannot be used right now (cannot be opened, corrupt, full):
+    nothing can be recorded, so a command stops with exit status 1 and one line."""

@@ -62,6 +62,12 @@ class PaymentFields:
     payer: str | None = None
     method: str = "unknown"
     evidence: dict[str, Evidence] = field(default_factory=dict)
+    # PEC addresses and userids named in the text, lower-cased (the mailbox paid for)
+    mailboxes: list[str] = field(default_factory=list)
+    # how likely each value is right, 0..1 (None where the field is None): intake.confidence
+    confidence: dict[str, float | None] = field(default_factory=dict)
+    # fields two OCR engines read differently: both readings, for a person to decide
+    disputed: dict[str, list[str]] = field(default_factory=dict)
     doubts: list[Doubt] = field(default_factory=list)
 
     def is_empty(self) -> bool:
@@ -70,7 +76,7 @@ class PaymentFields:
 
 
 def extract_fields(text: str) -> PaymentFields:
-    lines = _normalise(text).split("\n")
+    lines = _outgoing_display(_normalise(text).split("\n"))
     result = PaymentFields()
     result.code_candidates = find_codes(lines)
     result.codes = [c.code for c in result.code_candidates]
@@ -85,6 +91,7 @@ def extract_fields(text: str) -> PaymentFields:
             setattr(result, name, found[0])
             result.evidence[name] = found[1]
     result.method = find_method(lines)
+    result.mailboxes = find_mailboxes(lines)
     _cross_check_words(lines, result)
     result.doubts += amount_doubts(lines, result.amount) + find_not_executed(lines)
     return result
@@ -144,7 +151,33 @@ def _normalise(text: str) -> str:
     text = text.replace("\xa0", " ").replace("\u202f", " ").replace("\u2009", " ")
     text = text.replace("\u20ac", "€").replace("\u2013", "-").replace("\u2014", "-")
     text = text.replace("\u2212", "-")  # the minus sign of typeset statements
-    return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
+    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
+    return "\n".join(_BIG_AMOUNT.sub(r"\1,\2", line) for line in lines)
+
+
+# A banking app shows the transfer the customer made as money leaving their account: a line
+# that is only the amount, signed, under the transfer's title ('Bonifico istantaneo' /
+# '- 21,78 €'). On a document that says nothing was reversed or refused, it is the payment.
+_SIGNED_DISPLAY = re.compile(r"^[-=]\s?(€\s?)?(\d{1,3}(?:\.\d{3})*,\d{2})\s?(€|EUR)?$")
+_TRANSFER_TITLE = re.compile(r"\bbonifico\b|\bgiroconto\b|\bpagamento\b", re.IGNORECASE)
+
+
+def _outgoing_display(lines: list[str]) -> list[str]:
+    found = [i for i, line in enumerate(lines) if _SIGNED_DISPLAY.match(line)
+             and any(_TRANSFER_TITLE.search(lines[j]) for j in range(max(0, i - 2), i))]
+    if not found or find_not_executed(lines):
+        return lines
+    lines = list(lines)
+    for index in found:
+        match = _SIGNED_DISPLAY.match(lines[index])
+        assert match is not None
+        lines[index] = f"{match.group(1) or ''}{match.group(2)} {match.group(3) or ''}".strip()
+    return lines
+
+
+# An app's amount display: big figures and small raised decimals, which OCR reads as two
+# words ('36 ,60'): one amount
+_BIG_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,3}(?:\.\d{3})*) ,(\d{2})(?![\d.,])")
 
 
 # A label stands close to its value: the context is bounded so that extraction stays linear
@@ -220,6 +253,15 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
         grouped = _grouped_digits(text, match.end(), match.group(1))
         if grouped:  # 'RLM 950 55': digits typed in groups
             code, confidence = "RLM" + grouped, 0.9
+        elif len(match.group(1)) < _MIN_WHOLE_DIGITS:
+            # a causale wrapped in the middle of the code ('... RLM123' / '45 grazie'):
+            # the fragment is never a code by itself, the two parts are
+            joined = _joined_over_line(text, match.end(), match.group(1))
+            if joined and len(joined) >= _MIN_WHOLE_DIGITS:
+                code, confidence = "RLM" + joined, 0.95
+        if _cut_short(text, match.end(), code):
+            exact_at[match.start()] = code
+            continue  # 'RLM121…': a causale cut by an ellipsis inside the code
         glued = text[match.end():match.end() + 1]
         if glued and glued in "OoIlSB|":
             # 'RLM1234B': the digits may go on as a misread letter; this reading drops it
@@ -239,6 +281,15 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
             for code, (_count, _order, raw, confidence, repaired) in ranked]
 
 
+_ELLIPSIS = re.compile(r"\s?(?:…|\.{3})")
+
+
+def _cut_short(text: str, end: int, code: str) -> bool:
+    """A code shorter than a whole one that an ellipsis cuts ('RLM121…', an app's causale
+    cut to fit the screen): a fragment, never a code."""
+    return len(code) - 3 < _MIN_WHOLE_DIGITS and bool(_ELLIPSIS.match(text, end))
+
+
 def _note(seen: dict[str, list], code: str, order: int, raw: str, confidence: float,
           repaired: bool) -> None:
     entry = seen.setdefault(code, [0, order, raw, confidence, repaired])
@@ -255,6 +306,8 @@ def _ocr_codes(text: str) -> list[tuple[str, str, float, int]]:
         digits = body.translate(_REPAIRS)
         real = sum(ch.isdigit() for ch in body)
         if real < 3 or real < 0.6 * len(body) or len(digits) > 10:
+            continue
+        if _cut_short(text, match.end(), "RLM" + digits):
             continue
         repairs = len(body) - real
         confidence = 0.9 - 0.05 * repairs
@@ -301,7 +354,7 @@ _AMOUNT = re.compile(
     r"(?<![\d.,])(?P<sign>-\s?)?(?:(?P<cur1>EUR|€|euro)\s?)?"
     r"(?P<num>\d{1,3}(?:\.\d{3})+,\d{2}|\d{1,3}(?:'\d{3})+,\d{2}|\d+,\d{2}"
     r"|\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2})"
-    r"(?![\d]|[.,]\d)(?P<tsign>-(?=\s|$))?(?:\s?(?P<cur2>EUR|€|euro))?",
+    r"(?![\d]|[.,]\d|:\d)(?P<tsign>-(?=\s|$))?(?:\s?(?P<cur2>EUR|€|euro))?",
     re.IGNORECASE,
 )
 
@@ -315,7 +368,9 @@ _AMOUNT_LABELS: dict[str, re.Pattern[str]] = {
     "transfer": re.compile(
         r"import[oi]\s*(?:del\s+|dell.)?(?:bonifico|versamento|disposto|operazione|ordinat|"
         r"trasferit|pagat|assegno|bollettino|accreditat|in\s+euro|da\s+versare|versat|"
-        r"netto|rimessa|transazione)"),
+        r"netto|rimessa|transazione)"
+        # a statement's movement line: 'BONIFICO SEPA A FAVORE DI LEXTEL ... 114,14'
+        r"|bonifico\b[^\n]{0,40}\ba\s+favore\s+di\b"),
     "amount": re.compile(r"import[oi]|somma|ammontare|\bamount|\bvalore\b|in\s+cifre"),
     "paid_words": re.compile(r"pagat|versat|bonificat|pagamento|versamento|bonifico|\beuro\b"),
 }
@@ -411,6 +466,12 @@ def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
             above = 0 if has_label else 2
             context = _context(lines, index, prefix, above=above)
             label = columns[position] if columns else _nearest(context, _AMOUNT_LABELS)
+            if label == "paid_words":
+                # 'COMMISSIONI BONIFICO 1,00': a fee or balance named on the value's own
+                # line outranks the word 'bonifico' after it
+                own = prefix.lower()
+                label = next((name for name in ("fee", "balance")
+                              if _AMOUNT_LABELS[name].search(own)), label)
             score = _AMOUNT_SCORES[label] if label else 0.0
             if match.group("cur1") or match.group("cur2"):
                 score += 0.5
@@ -488,17 +549,19 @@ def _total_agrees(total: Decimal, amount: Decimal, fees: list[Decimal]) -> bool:
 # and status lines only: 'non revocabile' or a customer's 'in attesa di un Vostro riscontro'
 # is no such statement.
 _NOT_EXECUTED = [
-    ("reversed", re.compile(r"\bstorn(?:o|ato|ata|ati|ate)\b|\bstornat|\breversed\b|"
-                            r"\brevocat[oaie]\b|\bannullat[oaie]\b|\bcancell?ed\b", re.I)),
+    ("reversed", re.compile(r"\bstorn(?:o|ato|ata|ati|ate)\b|\bstornat|"
+                            r"\brevocat[oaie]\b|\bannullat[oaie]\b|\b(?:status|stato|esito)\s*"
+                            r"[:\-]\s*(?:reversed|cancell?ed|revoked)\b", re.I)),
     ("refused", re.compile(r"\brespint[oaie]\b|\brifiutat[oaie]\b|\brejected\b|"
                            r"\bnon\s+(?:(?:è|e'|e’|é)\s+stat[oa]\s+)?eseguit[oaie]\b|"
                            r"\bnon\s+andat[oa]\s+a\s+buon\s+fine|\besito\s*[:\-]?\s*negativo|"
-                           r"\b(?:failed|insoluto|insolut[oaie])\b", re.I)),
+                           r"\binsolut[oaie]\b|\b(?:status|stato|esito)\s*[:\-]\s*(?:failed|"
+                           r"rejected|refused|returned)\b", re.I)),
     ("pending", re.compile(r"\bda\s+autorizzare\b|\bin\s+attesa\s+di\s+(?:esecuzione|"
                            r"autorizzazione|firma|approvazione|elaborazione|addebito|invio|conferma\s+della\s+banca)|"
                            r"\bprenotat[oaie]\b|\b(?:stato|status|esito)\s*[:\-]\s*(?:in\s+attesa|"
                            r"in\s+lavorazione|sospes[oa]|pending|da\s+eseguire|non\s+ancora)|"
-                           r"\bnon\s+ancora\s+eseguit|\bpending\b", re.I)),
+                           r"\bnon\s+ancora\s+eseguit", re.I)),
 ]
 _NOT_EXECUTED_WORDS = {"reversed": "a reversal or cancellation", "refused": "a refused transfer",
                        "pending": "a transfer not executed yet"}
@@ -669,8 +732,8 @@ def find_ibans(lines: list[str]) -> list[tuple[str, int, str]]:
 
 def _iban_columns(lines: list[str], index: int, count: int) -> list[str] | None:
     """The labels of a two-column layout's header, left to right, from the nearest of the
-    three lines above that names exactly ``count`` parties."""
-    for above in range(index - 1, max(-1, index - 4), -1):
+    five lines above that names exactly ``count`` parties."""
+    for above in range(index - 1, max(-1, index - 6), -1):
         text = lines[above].lower()
         spans = sorted((m.start(), group) for group, pattern in _IBAN_LABELS.items()
                        for m in pattern.finditer(text))
@@ -705,14 +768,18 @@ def find_beneficiary_iban(lines: list[str]) -> tuple[str, Evidence] | None:
 
 # --- CRO / TRN and other references --------------------------------------------------------
 
+# between a reference's label and its value: '(TRN):', "dell'operazione è", 'n.'
+_REF_GAP = r"\)?\s*(?:dell[a-z' ]{0,14}?\s)?\s*(?:è|e'|:|\.|-|,)?\s*(?:n(?:r|o)?\.?\s*)?"
 _REFERENCES = [
-    (re.compile(r"\bTRN\b\s*[:.\-]?\s*(?:n(?:r|o)?\.?\s*)?([A-Z0-9]{11,35})", re.I), 1.0),
-    (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])\s*[:.,\-]?\s*(?:n(?:r|o)?\.?\s*)?(\d{8,16})",
+    (re.compile(r"\bTRN\b" + _REF_GAP + r"([A-Z0-9]{11,35})", re.I), 1.0),
+    (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])" + _REF_GAP + r"(\d{8,16})(?![A-Z0-9])",
                 re.I), 1.0),
-    (re.compile(r"(?:riferimento|identificativo|codice|numero|id|n\.)\s+"
-                r"(?:dell[ae]?\s*)?(?:operazione|transazione|movimento|disposizione|bonifico|"
-                r"pagamento|versamento|ordine\s+di\s+bonifico)\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})",
-                re.I), 0.85),
+    (re.compile(r"(?:riferimento|identificativo|codice|numero|\bid|n\.)\s+"
+                r"(?:dell[ae]?\s*|del\s+)?(?:operazione|transazione|movimento|disposizione|bonifico|"
+                r"pagamento|versamento|ordine\s+di\s+bonifico)" + _REF_GAP +
+                r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.85),
+    (re.compile(r"(?:codice|numero|n\.)\s+(?:di\s+)?riferimento\s*[:.\-]?\s*"
+                r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
     (re.compile(r"end\s*to\s*end\s*(?:id)?\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
     (re.compile(r"(?:assegno|cheque)\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
                 re.I), 0.85),
@@ -721,13 +788,29 @@ _REFERENCES = [
 
 
 def find_transfer_ref(lines: list[str]) -> tuple[str, Evidence] | None:
+    """The strongest reference printed (TRN, then CRO, then the bank's own numbering); a
+    label that ends its line takes its value from the next line, as label-over-value
+    layouts print it."""
     for pattern, confidence in _REFERENCES:
         for index, line in enumerate(lines):
-            for match in pattern.finditer(line):
-                value = re.sub(r"\s", "", match.group(1)).upper()
-                if sum(ch.isdigit() for ch in value) >= 4 and not value.startswith("RLM"):
-                    value, joined = _split_digits(value, line[match.end():])
+            texts = [line]
+            if index + 1 < len(lines):
+                texts.append(line + " " + lines[index + 1])
+            for text in texts:
+                found = _reference_in(pattern, text, len(line))
+                if found:
+                    value, joined = found
                     return value, _evidence(lines, index, confidence - 0.1 * joined)
+    return None
+
+
+def _reference_in(pattern: re.Pattern[str], text: str, own: int) -> tuple[str, bool] | None:
+    for match in pattern.finditer(text):
+        if len(text) > own and match.start(1) < own:
+            continue  # the line's own value: found on the line alone
+        value = re.sub(r"\s", "", match.group(1)).upper()
+        if sum(ch.isdigit() for ch in value) >= 4 and not value.startswith("RLM"):
+            return _split_digits(value, text[match.end():])
     return None
 
 
@@ -812,7 +895,8 @@ _NAME_STOP = re.compile(
 
 
 def _clean_name(raw: str) -> str | None:
-    name = _NAME_STOP.sub("", raw).strip(" :;,.-")
+    # OCR leaves table rules and speckles at a name's edges: "++ OTTAVIO CATTANEO |"
+    name = _NAME_STOP.sub("", raw).strip(" :;,.-|+*=_~\"`«»()[]{}")
     if re.search(r"\d{3,}", name) or not re.search(r"[A-Za-zÀ-ÿ]{2}", name):
         return None
     if _NAME_IS_LABEL.match(name):  # 'ORDINANTE BENEFICIARIO': a header row, not a name
@@ -850,6 +934,47 @@ def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
             if name and len(name.split()) >= 2 and not re.search(r"[@:]", name):
                 return name, _evidence(lines, index + 1, 0.5)
     return None
+
+
+# --- mailboxes (PEC addresses and userids) --------------------------------------------------
+
+_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9][\w.+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# a PEC domain: 'pec' as a label or word part (pec.it, pec.avvocati.it, arubapec.it,
+# legalmail.it, postacert..., cert.*) as Italian certified-mail providers name them
+_PEC_DOMAIN = re.compile(r"(?:^|[.@-])(?:[a-z]*pec[a-z]*|legalmail|postacert|cert|"
+                         r"sicurezzapostale|pecavvocati|mypec)(?:[.-]|$)", re.IGNORECASE)
+_MAILBOX_WORDS = re.compile(r"\b(?:casella|pec|posta\s+(?:elettronica\s+)?certificata|"
+                            r"rinnov\w*|indirizzo)\b", re.IGNORECASE)
+_USERID = re.compile(r"\b(?:user\s*-?\s*id|userid|user\s+name|utenza|nome\s+utente|"
+                     r"codice\s+utente)\b\s*[:.=]?\s*(?:pec\s*[:.]?\s*)?"
+                     r"([A-Za-z0-9][A-Za-z0-9._-]{2,39})", re.IGNORECASE)
+_NOT_USERID = re.compile(r"^(?:della|del|e|ed|pec|per|casella|indirizzo|non|the)$", re.I)
+# the provider's own addresses are where customers write to, never the mailbox paid for
+_OWN_DOMAINS = ("lextel.it",)
+_OWN_LOCAL = re.compile(r"^(?:amministrazione|noreply|no-reply|info|supporto|assistenza|"
+                        r"fatturazione)@", re.IGNORECASE)
+
+
+def find_mailboxes(lines: list[str]) -> list[str]:
+    """PEC addresses (a certified-mail domain, or named as the mailbox: 'Rinnovo casella
+    ...') and labelled userids ('userid: KVIS1234'), lower-cased, in order of appearance."""
+    found: list[str] = []
+    for line in lines:
+        for match in _EMAIL.finditer(line):
+            address = match.group(1).rstrip(".-").lower()
+            domain = address.split("@", 1)[1]
+            if any(domain == d or domain.endswith("." + d) for d in _OWN_DOMAINS) \
+                    or _OWN_LOCAL.match(address):
+                continue
+            if _PEC_DOMAIN.search(domain) or _MAILBOX_WORDS.search(line[:match.start()]):
+                found.append(address)
+        for match in _USERID.finditer(line):
+            userid = match.group(1).rstrip("._-").lower()
+            if "@" in line[match.start(1):match.end(1) + 1] or _NOT_USERID.match(userid):
+                continue
+            if sum(ch.isalnum() for ch in userid) >= 3:
+                found.append(userid)
+    return list(dict.fromkeys(found))
 
 
 # --- method ------------------------------------------------------------------------------

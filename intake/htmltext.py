@@ -10,7 +10,17 @@ from __future__ import annotations
 import re
 import warnings
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, Tag
+from bs4 import (
+    BeautifulSoup,
+    CData,
+    Comment,
+    Declaration,
+    Doctype,
+    MarkupResemblesLocatorWarning,
+    NavigableString,
+    ProcessingInstruction,
+    Tag,
+)
 
 _BLOCK_TAGS = ("p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
                "section", "article", "header", "footer", "blockquote", "pre")
@@ -144,6 +154,10 @@ def _hidden_by_markup(tag: Tag) -> bool:
 
 
 def _drop_hidden(soup: BeautifulSoup, rules: list) -> None:
+    # comments, CDATA and declarations are never rendered in HTML
+    for node in list(soup.find_all(string=lambda t: isinstance(
+            t, (Comment, CData, Declaration, Doctype, ProcessingInstruction)))):
+        node.extract()
     for tag in list(soup.find_all(True)):
         if tag.decomposed:
             continue

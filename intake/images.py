@@ -236,6 +236,8 @@ def prepare(image: Image.Image, info: PageInfo, rotated: int = 0,
             dpi: int | None = None) -> PreparedPage:
     import numpy as np
     gray = _to_gray(image)
+    if info.kind in ("photo", "image") and dark_background(gray):
+        gray = ImageOps.invert(gray)  # a dark-mode screenshot: light text on black
     dithered = info.kind in ("fax", "bitonal") and halftoned(gray)
     gray, square_dpi = _square_pixels(gray, info.dpi if dpi is None else (dpi, dpi))
     if info.kind == "photo":
@@ -252,6 +254,16 @@ def prepare(image: Image.Image, info: PageInfo, rotated: int = 0,
         skew = 0.0
     return PreparedPage(info.number, Image.fromarray(pixels), square_dpi, info.kind, skew,
                         rotated)
+
+
+def dark_background(gray: Image.Image) -> bool:
+    """Light text on a dark background (an app's dark mode): the middle of the picture is
+    mostly dark. A photo of a sheet on a dark desk is not: its middle is the paper."""
+    import numpy as np
+    width, height = gray.size
+    middle = np.asarray(gray.crop((width // 5, height // 5, width * 4 // 5, height * 4 // 5))
+                        .reduce(4) if min(width, height) >= 40 else gray)
+    return float(np.median(middle)) < 100
 
 
 def _to_gray(image: Image.Image) -> Image.Image:

@@ -8,6 +8,14 @@ when a page overruns its deadline anyway.
 
 Tesseract runs with OMP_THREAD_LIMIT=1: Debian's build burns about 5x the CPU with its own
 threads for the same result; parallel pages use the cores instead.
+
+A second engine, PP-OCR (``rapidocr-onnxruntime``: its ONNX models ship inside the wheel, CPU
+only, nothing downloaded), reads the same prepared page in the same worker, with one
+ONNX Runtime thread, when the engine's policy says so: ``always``, or ``doubtful`` (only where
+Tesseract's reading lacks a code or an amount or fails a check, ``intake.confidence.doubts``),
+or ``off``. Its reading is kept beside Tesseract's (``PageText.alternate``); the fields of the
+two are combined per field by ``intake.confidence``. ``TesseractEngine.second_opinion`` reads
+a document with PP-OCR alone, for the pipeline's own doubts (a code naming no pending order).
 """
 from __future__ import annotations
 
@@ -23,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
 
 from config.settings import LimitSettings
@@ -49,12 +57,29 @@ OSD_MIN_CONFIDENCE = 1.5
 DEADLINE_SLACK = 15.0
 
 
+# Second-engine policies
+ALWAYS, DOUBTFUL, OFF, ONLY = "always", "doubtful", "off", "only"
+SECOND_POLICIES = (ALWAYS, DOUBTFUL, OFF)
+# PP-OCR's text detector runs on the page shrunk to this longest side, and the recogniser on
+# line crops of the page at this longest side. Measured on A4 faxes, scans and photos: the
+# detector's memory grows with the area (a 2000-pixel page costs it over 500 MB), while codes
+# and amounts read the same at 800/1600 as at full size, at about 1 s of CPU a page.
+PPOCR_DET_SIDE = 800
+PPOCR_REC_SIDE = 1600
+# A phone screenshot (a page over 1.8 times as tall as wide) has a third of an A4 page's
+# area at the same longest side, and its large amount display (big figures, small decimals)
+# is only detected from about 1400 px: it gets that.
+PPOCR_DET_SIDE_TALL = 1400
+TALL = 1.8
+
+
 @dataclass
 class PageJob:
     data: bytes
     info: PageInfo
     max_pixels: int
     seconds: float
+    second: str = OFF  # the second-engine policy for this page
 
 
 @dataclass
@@ -64,33 +89,59 @@ class PageResult:
     tesseract_seconds: float = 0.0  # Tesseract's CPU time (child processes) within it
     worker_peak_mb: float = 0.0  # peak resident memory of the worker so far
     tesseract_peak_mb: float = 0.0  # of the largest Tesseract it has run
+    ppocr_seconds: float = 0.0  # PP-OCR's CPU time (in the worker itself)
+    prepare_seconds: float = 0.0  # decoding and preparing the page
 
 
 @dataclass
 class OcrStats:
-    """Accumulated timings, for the benchmark: how much of the work is Tesseract's own."""
+    """Accumulated timings, for the benchmark: how much of the work is the engines' own."""
 
     pages: int = 0
+    second_pages: int = 0  # pages PP-OCR read too
     worker_seconds: float = 0.0
     tesseract_seconds: float = 0.0
+    ppocr_seconds: float = 0.0
     worker_peak_mb: float = 0.0
     tesseract_peak_mb: float = 0.0
+    page_walls: list[float] = field(default_factory=list)  # wall seconds per page read
 
 
 # --- the worker side ------------------------------------------------------------------------
 
 def ocr_page(job: PageJob) -> PageResult:
-    """Decode, prepare and read one page (runs in a worker process)."""
+    """Decode, prepare and read one page (runs in a worker process): Tesseract, and PP-OCR
+    on the same upright page when the job's policy asks for it."""
     cpu0, child0 = time.process_time(), _children_cpu()
     if job.info.kind == "pdf":
         prepared = render_pdf_page(job.data, job.info)
     else:
         prepared = load_image_page(job.data, job.info, job.max_pixels)
-    page = read_prepared(prepared, job.seconds)
+    prepare_seconds = time.process_time() - cpu0
+    ppocr_seconds = 0.0
+    if job.second == ONLY:
+        page = PageText(prepared.number, "", "ocr", [], 0.0)
+        upright = prepared.image
+    else:
+        page, upright = read_prepared_upright(prepared, job.seconds)
+    if job.second in (ALWAYS, ONLY) or (job.second == DOUBTFUL and _doubtful(page)):
+        started = time.process_time()
+        second = ppocr_read(upright, prepared.number)
+        ppocr_seconds = time.process_time() - started
+        if job.second == ONLY:
+            page = second
+        else:
+            page.alternate = second
     return PageResult(page, time.process_time() - cpu0 + _children_cpu() - child0,
                       _children_cpu() - child0,
                       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                      ppocr_seconds, prepare_seconds)
+
+
+def _doubtful(page: PageText) -> bool:
+    from intake.confidence import doubts
+    return bool(doubts(page.text, page.confidence))
 
 
 def _children_cpu() -> float:
@@ -99,20 +150,128 @@ def _children_cpu() -> float:
 
 
 def read_prepared(prepared: PreparedPage, seconds: float) -> PageText:
+    return read_prepared_upright(prepared, seconds)[0]
+
+
+def read_prepared_upright(prepared: PreparedPage, seconds: float):  # noqa: ANN201
     """Tesseract on a prepared page; if the reading is poor, OSD decides whether the page is
-    turned and, if so, the turned page is read again and the better reading kept."""
+    turned and, if so, the turned page is read again and the better reading kept. Returns
+    the page and the image it was read from (upright as far as Tesseract knows)."""
     image = prepared.image
     if min(image.size) < 16:
         # too small to hold a line of text (Tesseract refuses to scale it): an empty page
-        return PageText(prepared.number, "", "ocr", [], 0.0)
+        return PageText(prepared.number, "", "ocr", [], 0.0), image
     page = _tesseract(image, prepared, seconds)
     if page.confidence * 100 >= OSD_BELOW and len(page.words) >= 5:
-        return page
+        return page, image
     turn = _osd_rotation(image, prepared.dpi, seconds)
     if not turn:
-        return page
-    turned = _tesseract(image.rotate(-turn, expand=True), prepared, seconds)
-    return turned if _quality(turned) > _quality(page) else page
+        return page, image
+    turned_image = image.rotate(-turn, expand=True)
+    turned = _tesseract(turned_image, prepared, seconds)
+    return (turned, turned_image) if _quality(turned) > _quality(page) else (page, image)
+
+
+# --- the second engine: PP-OCR ----------------------------------------------------------------
+
+_PPOCR = None
+
+
+def _ppocr():  # noqa: ANN202 - rapidocr_onnxruntime.RapidOCR, built once per worker
+    global _PPOCR
+    if _PPOCR is None:
+        from rapidocr_onnxruntime import RapidOCR
+        # one intra-op thread: ONNX Runtime otherwise spins a thread per core in every
+        # worker, and the workers already use the cores
+        _PPOCR = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1,
+                          det_limit_type="max", use_cls=False, print_verbose=False)
+    return _PPOCR
+
+
+def ppocr_available() -> bool:
+    try:
+        import rapidocr_onnxruntime  # noqa: F401
+    except Exception:  # noqa: BLE001 - a broken install is the same as none
+        return False
+    return True
+
+
+def _shrunk(image, side: int):  # noqa: ANN001, ANN202 - PIL.Image
+    from PIL import Image
+    scale = side / max(image.size)
+    if scale >= 1:
+        return image, 1.0
+    size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+    return image.resize(size, Image.Resampling.BOX), scale
+
+
+def ppocr_read(image, number: int) -> PageText:  # noqa: ANN001 - PIL.Image, mode L
+    """PP-OCR on one upright page: text lines detected on a reduced copy, recognised on crops
+    of a larger one; lines rebuilt from the boxes' rows, words with their scores."""
+    import numpy as np
+    if min(image.size) < 16:
+        return PageText(number, "", "ocr", [], 0.0)
+    engine = _ppocr()
+    rec_image, rec_scale = _shrunk(image, PPOCR_REC_SIDE)
+    tall = image.size[1] > TALL * image.size[0]
+    det_image, det_scale = _shrunk(image, PPOCR_DET_SIDE_TALL if tall else PPOCR_DET_SIDE)
+    try:
+        boxes, _elapsed = engine.text_det(np.asarray(det_image.convert("RGB")))
+        if boxes is None or len(boxes) == 0:
+            return PageText(number, "", "ocr", [], 0.0)
+        boxes = (np.asarray(boxes, dtype=np.float32) * (rec_scale / det_scale))
+        crops = engine.get_crop_img_list(np.asarray(rec_image.convert("RGB")), boxes)
+        recognised, _elapsed = engine.text_rec(crops)
+    finally:
+        _trim_heap()
+    width, height = rec_image.size
+    found = [(box, text.strip(), float(score))
+             for box, (text, score) in zip(boxes, recognised, strict=True)
+             if text.strip() and score >= 0.5]
+    return _page_from_boxes(found, number, width, height)
+
+
+def _page_from_boxes(found: list, number: int, width: int, height: int) -> PageText:
+    """Text segments into lines: a segment joins the line whose vertical centre is within
+    half its height; lines top to bottom, segments left to right."""
+    items = []
+    for box, text, score in found:
+        xs, ys = box[:, 0], box[:, 1]
+        items.append((float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()),
+                      text, score))
+    items.sort(key=lambda item: (item[1] + item[3]) / 2)
+    lines: list[list[tuple]] = []
+    for item in items:
+        centre, tall = (item[1] + item[3]) / 2, item[3] - item[1]
+        if lines:
+            last = lines[-1]
+            mean = sum((i[1] + i[3]) / 2 for i in last) / len(last)
+            if abs(centre - mean) <= max(tall, 1.0) / 2:
+                last.append(item)
+                continue
+        lines.append([item])
+    words, texts = [], []
+    weighted = total = 0.0
+    for line in lines:
+        line.sort(key=lambda item: item[0])
+        texts.append(" ".join(item[4] for item in line))
+        for x0, y0, x1, y1, text, score in line:
+            words.append(WordBox(text, number, x0 / width, y0 / height, x1 / width,
+                                 y1 / height, round(score, 3)))
+            weighted += score * len(text)
+            total += len(text)
+    confidence = round(weighted / total, 3) if total else 0.0
+    return PageText(number, "\n".join(texts), "ocr", words, confidence, engine="ppocr")
+
+
+def _trim_heap() -> None:
+    """ONNX Runtime frees its buffers, but glibc keeps the pages: give them back, so a
+    worker's memory stays what one page needs."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except Exception:  # noqa: BLE001 - not glibc: nothing to trim
+        pass
 
 
 def _quality(page: PageText) -> float:
@@ -156,7 +315,7 @@ def page_from_data(data: dict, number: int, size: tuple[int, int]) -> PageText:
         total += len(text)
     text = "\n".join(" ".join(parts) for parts in lines.values())
     confidence = round(weighted / total / 100, 3) if total else 0.0
-    return PageText(number, text, "ocr", words, confidence)
+    return PageText(number, text, "ocr", words, confidence, engine="tesseract")
 
 
 @contextmanager
@@ -190,6 +349,7 @@ def _osd_rotation(image, dpi: int, seconds: float) -> int:  # noqa: ANN001
 
 def _init_worker() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 # --- the engine -----------------------------------------------------------------------------
@@ -199,11 +359,15 @@ class TesseractEngine:
 
     def __init__(self, workers: int | None = None,
                  page_reader: Callable[[PageJob], PageResult] = ocr_page,
-                 deadline_slack: float = DEADLINE_SLACK) -> None:
+                 deadline_slack: float = DEADLINE_SLACK, second: str = ALWAYS) -> None:
         """``page_reader`` runs in the workers (tests hand in one that stalls or crashes);
-        ``deadline_slack`` is what a page may take beyond its Tesseract time limit."""
+        ``deadline_slack`` is what a page may take beyond its Tesseract time limit;
+        ``second`` the PP-OCR policy (``always``, ``doubtful``, ``off``)."""
+        if second not in SECOND_POLICIES:
+            raise ValueError(f"second engine policy {second!r}: one of {SECOND_POLICIES}")
         self.workers = workers or max(1, min(2, os.cpu_count() or 1))
         self.page_reader = page_reader
+        self.second = second if second == OFF or ppocr_available() else OFF
         self.deadline_slack = deadline_slack
         self.stats = OcrStats()
         self._pool: Pool | None = None
@@ -221,6 +385,20 @@ class TesseractEngine:
         wanted = set(pages)
         return self._read(data, [i for i in infos if i.number in wanted], limits)
 
+    def second_opinion(self, data: bytes, kind: str, pages: list[int] | None,
+                       limits: LimitSettings) -> list[PageText]:
+        """PP-OCR's reading alone of an image (``kind`` "image") or of PDF pages (``kind``
+        "pdf"): the hook for doubts found later (a code that names no pending order)."""
+        if self.second == OFF:
+            return []
+        if kind == "pdf":
+            infos = _surveyed(survey_pdf, data, limits)
+            if pages is not None:
+                infos = [i for i in infos if i.number in set(pages)]
+        else:
+            infos = _surveyed(survey_image, data, limits)
+        return self._read(data, infos, limits, ONLY)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.terminate()
@@ -228,19 +406,26 @@ class TesseractEngine:
             self._pool = None
 
     # internals
-    def _read(self, data: bytes, infos: list[PageInfo], limits: LimitSettings
-              ) -> list[PageText]:
+    def _read(self, data: bytes, infos: list[PageInfo], limits: LimitSettings,
+              second: str | None = None) -> list[PageText]:
         if not infos:
             return []
         seconds = limits.ocr_seconds_per_page
-        jobs = [PageJob(data, info, limits.max_page_pixels, seconds) for info in infos]
+        policy = self.second if second is None else second
+        jobs = [PageJob(data, info, limits.max_page_pixels, seconds, policy) for info in infos]
         pool = self._ensure_pool()
+        started = time.perf_counter()
         pending = [(job.info.number, pool.apply_async(self.page_reader, (job,)))
                    for job in jobs]
         rounds = -(-len(jobs) // self.workers)
-        deadline = time.monotonic() + rounds * (seconds * 2 + self.deadline_slack)
-        return [self._collect(number, result, deadline, seconds)
-                for number, result in pending]
+        # both engines share the page's time: PP-OCR takes about as long as Tesseract
+        per_page = seconds * (2 if policy == OFF else 3) + self.deadline_slack
+        deadline = time.monotonic() + rounds * per_page
+        pages = [self._collect(number, result, deadline, seconds)
+                 for number, result in pending]
+        wall = (time.perf_counter() - started) / len(pages)
+        self.stats.page_walls.extend([wall] * len(pages))
+        return pages
 
     def _collect(self, number: int, result: AsyncResult, deadline: float,
                  seconds: float) -> PageText:
@@ -261,6 +446,8 @@ class TesseractEngine:
         self.stats.pages += 1
         self.stats.worker_seconds += outcome.seconds
         self.stats.tesseract_seconds += outcome.tesseract_seconds
+        self.stats.ppocr_seconds += outcome.ppocr_seconds
+        self.stats.second_pages += outcome.ppocr_seconds > 0
         self.stats.worker_peak_mb = max(self.stats.worker_peak_mb, outcome.worker_peak_mb)
         self.stats.tesseract_peak_mb = max(self.stats.tesseract_peak_mb,
                                            outcome.tesseract_peak_mb)
@@ -276,7 +463,8 @@ class TesseractEngine:
             # forkserver: workers are forked from a clean single-threaded server, never from
             # the daemon with its scheduler and IMAP threads
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["intake.images", "intake.ocr"])
+            context.set_forkserver_preload(["intake.images", "intake.ocr",
+                                            "intake.confidence"])
             self._pool = context.Pool(self.workers, initializer=_init_worker,
                                       maxtasksperchild=200)
             if not self._exit_hook:

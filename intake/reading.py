@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from config.settings import LimitSettings
 from core.errors import BadDocument, Deadline, NeedsOcr
+from intake.body import body_fields
+from intake.confidence import assign, combine_engines
 from intake.fields import (
     AMOUNT_DISAGREES,
     NOT_EXECUTED,
@@ -44,6 +46,7 @@ class Reading:
     fields: PaymentFields
     text_source: str | None
     problems: list[str] = field(default_factory=list)
+    subject: str | None = None
 
     @property
     def needs_ocr(self) -> bool:
@@ -94,7 +97,7 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
                  + (" (OCR found no words)" if r.text.source == "ocr" else "")
                  for r in readings if r.text is not None and not r.text.text.strip()
                  and r.document.origin != "body"]
-    return Reading(readings, fields, source, problems)
+    return Reading(readings, fields, source, problems, parsed.subject)
 
 
 def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None,
@@ -113,7 +116,56 @@ def read_one(doc: Document, limits: LimitSettings, ocr: OcrEngine | None,
         text.notes.append(f"{doc.filename or doc.origin}: only the first {max_chars} of "
                           f"{len(content)} characters were read (limits.max_text_chars)")
         content = content[:max_chars]
-    return DocumentReading(doc, text, extract_fields(content))
+    if doc.origin == "body":
+        # the customer's own words: not what they quoted, not their signature
+        fields = body_fields(content)
+        return DocumentReading(doc, text, assign(fields, content, text.source))
+    return DocumentReading(doc, text, fields_of(text, max_chars))
+
+
+def fields_of(text: DocumentText, max_chars: int | None = None) -> PaymentFields:
+    """The fields of one document with their confidence: two OCR engines' readings combined
+    where the second engine read the pages too (each text cut at ``max_chars``)."""
+    content, alternate = text.text, text.alternate_text
+    if max_chars is not None:
+        content = content[:max_chars]
+        alternate = alternate[:max_chars] if alternate is not None else None
+    if alternate is not None:
+        return combine_engines(content, alternate)
+    return assign(extract_fields(content), content, text.source)
+
+
+def second_opinion(reading: Reading, limits: LimitSettings, ocr: OcrEngine | None) -> bool:
+    """The pipeline's hook for a doubt found later (a code that names no pending order):
+    every OCR document that only Tesseract read is read again by the second engine and its
+    fields combined anew. True when anything was read again."""
+    reread = getattr(ocr, "second_opinion", None)
+    if reread is None:
+        return False
+    changed = False
+    for doc_reading in reading.documents:
+        text = doc_reading.text
+        if text is None or text.source != "ocr" or text.alternate_text is not None:
+            continue
+        ocr_pages = [p.number for p in text.pages if p.source == "ocr"]
+        kind = "pdf" if doc_reading.document.kind == "pdf" else "image"
+        try:
+            second = reread(doc_reading.document.data, kind,
+                            ocr_pages if kind == "pdf" else None, limits)
+        except BadDocument as exc:
+            log.warning("second OCR engine failed on %s: %s",
+                        doc_reading.document.filename, exc.reason)
+            continue
+        by_number = {p.number: p for p in second}
+        for page in text.pages:
+            if page.number in by_number and page.source == "ocr":
+                page.alternate = by_number[page.number]
+        doc_reading.fields = fields_of(text)
+        changed = True
+    if changed:
+        reading.fields, reading.text_source = combine(reading.documents)
+        _add_subject_codes(reading.fields, reading.subject)
+    return changed
 
 
 def _evidence_order(documents: list[Document]) -> list[Document]:
@@ -128,6 +180,8 @@ def combine(readings: list[DocumentReading]) -> tuple[PaymentFields, str | None]
     for reading in read:
         fields = reading.fields
         assert fields is not None and reading.text is not None
+        if not combined.codes and fields.codes:
+            combined.confidence["codes"] = fields.confidence.get("codes")
         for candidate in fields.code_candidates:
             if candidate.code not in combined.codes:
                 combined.codes.append(candidate.code)
@@ -137,6 +191,13 @@ def combine(readings: list[DocumentReading]) -> tuple[PaymentFields, str | None]
                 setattr(combined, name, getattr(fields, name))
                 if name in fields.evidence:
                     combined.evidence[name] = fields.evidence[name]
+                if name in fields.confidence:
+                    combined.confidence[name] = fields.confidence[name]
+                if name in fields.disputed:
+                    combined.disputed[name] = fields.disputed[name]
+        if "codes" in fields.disputed and "codes" not in combined.disputed:
+            combined.disputed["codes"] = fields.disputed["codes"]
+        combined.mailboxes += [m for m in fields.mailboxes if m not in combined.mailboxes]
         if combined.method == "unknown":
             combined.method = fields.method
         if source is None and (fields.codes or fields.amount is not None):
@@ -144,6 +205,12 @@ def combine(readings: list[DocumentReading]) -> tuple[PaymentFields, str | None]
     if source is None and read:
         source = read[0].text.source  # type: ignore[union-attr]
     combined.doubts = _doubts(read, combined)
+    for name in ("codes", "amount", "iban", "transfer_ref", "payment_date", "payer"):
+        value = combined.codes if name == "codes" else getattr(combined, name)
+        if not value:
+            combined.confidence[name] = None
+        else:
+            combined.confidence.setdefault(name, 0.5)
     return combined, source
 
 
@@ -186,7 +253,11 @@ def _add_subject_codes(fields: PaymentFields, subject: str | None) -> None:
     it counts, after the codes the documents themselves carry."""
     if not subject:
         return
-    for candidate in extract_fields(subject).code_candidates:
+    subject_fields = extract_fields(subject)
+    for candidate in subject_fields.code_candidates:
         if candidate.code not in fields.codes:
+            if not fields.codes:
+                fields.confidence["codes"] = candidate.confidence
             fields.codes.append(candidate.code)
             fields.code_candidates.append(candidate)
+    fields.mailboxes += [m for m in subject_fields.mailboxes if m not in fields.mailboxes]

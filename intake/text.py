@@ -44,6 +44,9 @@ class PageText:
     source: str  # "text_layer" | "ocr" | "email_body"
     words: list[WordBox] = field(default_factory=list)
     confidence: float = 1.0
+    engine: str = ""  # "tesseract" | "ppocr" for OCR pages
+    # the second engine's reading of the same page, when it read it (intake.ocr)
+    alternate: PageText | None = None
 
 
 @dataclass
@@ -54,6 +57,14 @@ class DocumentText:
     @property
     def text(self) -> str:
         return "\n\f\n".join(p.text for p in self.pages)
+
+    @property
+    def alternate_text(self) -> str | None:
+        """The second engine's text of the document (pages it did not read as they are),
+        or None when it read no page."""
+        if not any(p.alternate is not None for p in self.pages):
+            return None
+        return "\n\f\n".join((p.alternate or p).text for p in self.pages)
 
     @property
     def source(self) -> str:

@@ -136,6 +136,8 @@ class _Receipt:
     today: date | None
     evidence: str = BANK_DOCUMENT
     accept_written_claims: bool = False
+    ocr: bool = False  # the fields were read by OCR
+
 
 
 def neighbour_amount(fields: PaymentFields, text_source: str | None = None) -> Decimal | None:
@@ -167,10 +169,10 @@ def decide(fields: PaymentFields, orders: Mapping[str, Order], our_ibans: Sequen
     senders = [s for s in (sender, certified_sender) if s]
     assessed = sorted((a for a in (assess(o, reads, fields, senders, tolerance)
                                    for o in orders.values())
-                       if a.signals.link != NO_CODE or a.signals.email),
+                       if a.signals.link != NO_CODE or a.signals.email or a.signals.mailbox),
                       key=lambda a: (-a.score, a.order.code))
     receipt = _Receipt(fields, reads, assessed, tolerance, today, evidence,
-                       accept_written_claims)
+                       accept_written_claims, text_source == "ocr")
     inputs = _inputs(fields, reads, orders, senders, receipt.today, tolerance, text_source)
     inputs["proof"] = evidence  # bank_document | claim ("evidence" is where fields were read)
     inputs["accept_written_claims"] = accept_written_claims
@@ -213,7 +215,11 @@ def _choose(r: _Receipt, our_ibans: Sequence[str]) -> tuple[list[Assessment], st
         raise _Review(what + _details(r.assessed[:3]))
     if fields.currency not in (None, "EUR"):
         raise _Review(f"amount in {fields.currency}, not EUR")
-    return _by_codes(r) if r.reads else _by_sender(r)
+    if r.reads:
+        return _by_codes(r)
+    if any(a.signals.mailbox for a in r.assessed):
+        return _by_mailbox(r)
+    return _by_sender(r)
 
 
 # --- rule 3: codes read -------------------------------------------------------------------
@@ -222,6 +228,7 @@ def _by_codes(r: _Receipt) -> tuple[list[Assessment], str]:
     by_code = {a.order.code: a for a in r.assessed}
     named = [by_code[read.code] for read in r.reads if read.code in by_code]
     pending = [a for a in named if a.signals.pending]
+    _mailbox_contradicts(r, pending)
     if len(pending) == 1:
         return [_single(r, pending[0])], ""
     if len(pending) > 1:
@@ -236,7 +243,25 @@ def _by_codes(r: _Receipt) -> tuple[list[Assessment], str]:
             + _details(named), flags)
     if named:
         raise _Review(_details(named).lstrip("; "))
+    if any(a.signals.mailbox for a in r.assessed):
+        try:
+            return _fuzzy(r)
+        except _Review:
+            # the code names no order; the mailbox written beside it may
+            return _by_mailbox(r, f"code(s) {', '.join(x.code for x in r.reads)} name no "
+                                  "order; ")
     return _fuzzy(r)
+
+
+def _mailbox_contradicts(r: _Receipt, pending: list[Assessment]) -> None:
+    """A code and a mailbox written on the same receipt that name different pending orders:
+    one of them is wrong, and nothing says which."""
+    mailboxed = [a for a in r.assessed if a.signals.mailbox and a.signals.pending]
+    if pending and mailboxed and not any(a.signals.mailbox for a in pending):
+        other = mailboxed[0]
+        raise _Review(f"code {pending[0].order.code} and mailbox {other.order.pec_address} "
+                      f"(order {other.order.code}) name different orders"
+                      + _details(pending[:1] + [other]))
 
 
 def _single(r: _Receipt, a: Assessment) -> Assessment:
@@ -250,6 +275,9 @@ def _single(r: _Receipt, a: Assessment) -> Assessment:
     if s.amount != EQUAL:
         raise _Review(f"code {a.order.code} may be misread and the amount is not equal"
                       + _details([a]))
+    if s.amount_weak:
+        raise _Review(f"code {a.order.code} may be misread and the amount was read with "
+                      "too little confidence to confirm it" + _details([a]))
     rivals = _rivals(r, a)
     if rivals and not _singled_out(a, rivals):
         raise _Review(
@@ -340,7 +368,8 @@ def _fuzzy(r: _Receipt) -> tuple[list[Assessment], str]:
     amount and the sender or payer single it out among all such orders."""
     missing = ", ".join(read.code for read in r.reads)
     near = [a for a in r.assessed if a.signals.link == NEAR and a.signals.pending]
-    fits = [a for a in near if a.signals.amount == EQUAL and a.signals.corroborated]
+    fits = [a for a in near if a.signals.amount == EQUAL and a.signals.corroborated
+            and not a.signals.amount_weak]
     strongest = max((a.signals.corroboration for a in fits), default=0)
     if sum(a.signals.corroboration == strongest for a in fits) == 1:
         fits = [a for a in fits if a.signals.corroboration == strongest]
@@ -362,6 +391,9 @@ def _by_sender(r: _Receipt) -> tuple[list[Assessment], str]:
     customers = {normalise_name(a.order.customer_name) for a in mine}
     fitting = [a for a in mine if a.signals.pending and a.signals.amount == EQUAL]
     amount = euro(r.fields.amount)  # type: ignore[arg-type]
+    if len(fitting) == 1 and len(customers) == 1 and fitting[0].signals.amount_weak:
+        raise _Review(f"no order code found; the amount {amount} was read with too little "
+                      "confidence to single out the sender's order" + _details(fitting))
     if len(fitting) == 1 and len(customers) == 1:
         return fitting, (f"no code found; the sender's only pending order of {amount} is "
                          f"{fitting[0].order.code}")
@@ -373,6 +405,50 @@ def _by_sender(r: _Receipt) -> tuple[list[Assessment], str]:
                       f"of {amount}: {', '.join(a.order.code for a in fitting)}")
     raise _Review(f"no order code found; none of the sender's pending orders is for {amount}"
                   + _details(mine[:5]))
+
+
+# --- rule 4a: the mailbox instead of the code ---------------------------------------------
+
+def _by_mailbox(r: _Receipt, lead: str = "") -> tuple[list[Assessment], str]:
+    """The customer wrote the mailbox (PEC address or userid) instead of the code: it counts
+    as a code read as it is when it names exactly one mailbox with exactly one pending order
+    of exactly the amount paid, read with confidence; otherwise review with those orders."""
+    named = [a for a in r.assessed if a.signals.mailbox]
+    mailboxes = {a.order.pec_address.lower() for a in named}
+    fitting = [a for a in named if a.signals.pending and a.signals.amount == EQUAL]
+    amount = euro(r.fields.amount)  # type: ignore[arg-type]
+    written = ", ".join(r.fields.mailboxes)
+    if len(mailboxes) > 1:
+        raise _Review(f"{lead}mailbox(es) {written} name {len(mailboxes)} different mailboxes"
+                      + _details(named[:5]))
+    if len(fitting) > 1:
+        raise _Review(f"{lead}mailbox {written} has {len(fitting)} pending orders of {amount}: "
+                      f"{', '.join(a.order.code for a in fitting)}")
+    if not fitting:
+        paid = [a for a in named if a.order.status in PAID_STATUSES
+                and a.signals.amount == EQUAL]
+        if paid:
+            raise _Review(f"{lead}possible double payment: mailbox {written} has no pending "
+                          f"order of {amount}; order {paid[0].order.code} is already "
+                          f"{paid[0].order.status}" + _details(named[:5]))
+        raise _Review(f"{lead}mailbox {written} found; none of its pending orders is for "
+                      f"{amount}" + _details(named[:5]))
+    chosen = fitting[0]
+    if chosen.signals.amount_weak:
+        raise _Review(f"{lead}mailbox {written} names order {chosen.order.code}, but the "
+                      f"amount {amount} was read with too little confidence to single it "
+                      "out" + _details([chosen]))
+    if r.ocr and _ocr_userid_only(r, chosen) and not (chosen.signals.email
+                                                      or chosen.signals.name):
+        raise _Review(f"{lead}userid {chosen.order.userid} read by OCR names order "
+                      f"{chosen.order.code}; a misread userid could name another mailbox, "
+                      "and neither sender nor payer confirms it" + _details([chosen]))
+    return [chosen], (f"{lead}no code found; mailbox {written} names order "
+                      f"{chosen.order.code} of {amount}")
+
+
+def _ocr_userid_only(r: _Receipt, a: Assessment) -> bool:
+    return a.order.pec_address.lower() not in r.fields.mailboxes
 
 
 # --- rule 5: the chosen orders ------------------------------------------------------------
@@ -457,6 +533,9 @@ def _inputs(fields: PaymentFields, reads: list[CodeRead], orders: Mapping[str, O
         "today": today.isoformat() if today else None,
         "underpayment_tolerance": str(tolerance),
         "text_source": text_source,
+        "mailboxes": list(fields.mailboxes),
+        "confidence": dict(fields.confidence),
+        "disputed": dict(fields.disputed),
         # where each field was read and how sure the reading is, for a reviewer or auditor
         "evidence": {name: {"snippet": ev.snippet, "line": ev.line,
                             "confidence": ev.confidence}

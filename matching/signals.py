@@ -26,6 +26,9 @@ from matching.orders import Order
 PENDING = OrderStatus.PENDING
 # A read below this confidence may be a misread even when it names an existing order.
 STRONG_CONFIDENCE = 0.9
+# An amount read with less confidence than this is weak evidence (intake.confidence): it may
+# confirm an order a code names, never single one out by itself.
+WEAK_AMOUNT = 0.6
 NAME_MATCH = 92  # rapidfuzz token_sort_ratio, 0..100: same tokens, one typo in a long name
 _TITLES = {"avv", "avvocato", "avvocata", "dott", "dottssa", "dottoressa", "dr", "sig",
            "sigra", "signor", "signora", "studio", "legale", "associato", "associati", "prof"}
@@ -86,17 +89,21 @@ class Signals:
     name: bool                # the payer's name is the customer's
     before_order: bool        # paid before the order existed: its code cannot be known
     pending: bool
+    # the receipt names the order's mailbox (its PEC address or userid) in the causale/body
+    mailbox: bool = False
+    # the amount read is weak evidence (low confidence: unlabelled, or OCR unconfirmed)
+    amount_weak: bool = False
 
     @property
     def corroborated(self) -> bool:
         """An independent signal besides code and amount names this customer."""
-        return self.email or self.name
+        return self.email or self.name or self.mailbox
 
     @property
     def corroboration(self) -> int:
-        """How strongly: the sender's address (an identity) outweighs a payer's name (many
-        people share one); both together count most."""
-        return 2 * self.email + self.name
+        """How strongly: the sender's address or the mailbox written on the receipt (an
+        identity) outweighs a payer's name (many people share one); together count most."""
+        return 2 * self.email + self.name + 2 * self.mailbox
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,9 @@ def assess(order: Order, reads: Sequence[CodeRead], fields: PaymentFields,
         name=names_match(fields.payer, order.customer_name),
         before_order=bool(fields.payment_date and order.ordered_at
                           and fields.payment_date < order.ordered_at),
-        pending=order.status == PENDING)
+        pending=order.status == PENDING,
+        mailbox=mailbox_matches(order, fields.mailboxes),
+        amount_weak=amount_is_weak(fields))
     return Assessment(order, signals, _score(signals), fields)
 
 
@@ -146,6 +155,19 @@ def amount_relation(due: Decimal, paid: Decimal | None,
     if gap < 0:
         return OVER, gap
     return (SHORT_TOLERATED if gap <= tolerance else SHORT), gap
+
+
+def mailbox_matches(order: Order, mailboxes: Sequence[str]) -> bool:
+    """The receipt names this order's mailbox: its PEC address or its userid (lower-cased)."""
+    if not mailboxes:
+        return False
+    own = {order.pec_address.lower(), order.userid.strip().lower()} - {""}
+    return any(m in own for m in mailboxes)
+
+
+def amount_is_weak(fields: PaymentFields) -> bool:
+    confidence = fields.confidence.get("amount") if fields.confidence else None
+    return confidence is not None and confidence < WEAK_AMOUNT
 
 
 def _email_matches(order: Order, senders: Iterable[str]) -> bool:
@@ -173,7 +195,7 @@ def names_match(payer: str | None, customer: str) -> bool:
 
 def _score(s: Signals) -> float:
     score = _CODE_POINTS[s.link] + _AMOUNT_POINTS[s.amount]
-    score += 0.1 * s.email + 0.05 * s.name
+    score += 0.1 * s.email + 0.05 * s.name + (0.4 if s.link == NO_CODE else 0.1) * s.mailbox
     score += -0.2 if s.before_order else 0.05
     if not s.pending:
         score *= 0.25
@@ -187,6 +209,9 @@ def _reasons(order: Order, s: Signals, fields: PaymentFields) -> list[str]:
     reasons.append(_amount_reason(order.amount, fields.amount, s))
     if s.email:
         reasons.append("the sender is the customer's email address")
+    if s.mailbox:
+        reasons.append(f"the receipt names the order's mailbox ({order.pec_address} / "
+                       f"userid {order.userid})")
     if s.name:
         reasons.append(f"payer {fields.payer!r} matches customer {order.customer_name!r}")
     elif fields.payer:
@@ -207,6 +232,8 @@ def _code_reason(code: str, s: Signals) -> str:
         return f"code {code} found ({how} from {read.raw!r})"
     if s.link == NEAR and read is not None:
         return f"code {code} is one character away from {read.code} found"
+    if s.mailbox:
+        return f"no code names order {code}; found by its mailbox written on the receipt"
     return f"no code names order {code}; found by the sender's email"
 
 

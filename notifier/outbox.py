@@ -112,10 +112,22 @@ def due_filter(now: datetime):  # noqa: ANN201 (a SQLAlchemy clause)
 
 
 def next_due(session: Session) -> datetime | None:
-    """When the earliest queued mail is due (for the scheduler's wake-up)."""
-    rows = session.execute(select(OutgoingMailRow.next_attempt_at, OutgoingMailRow.created_at)
-                           .where(OutgoingMailRow.status == MailStatus.QUEUED)).all()
-    return min((nxt or created for nxt, created in rows), default=None)
+    """When the earliest queued mail is due (for the scheduler's wake-up). A mail held back
+    behind an earlier one of its order is not due before that one is: only the first queued
+    mail of each order counts, so a held mail does not wake the scheduler in vain."""
+    rows = session.execute(select(OutgoingMailRow.order_id, OutgoingMailRow.next_attempt_at,
+                                  OutgoingMailRow.created_at)
+                           .where(OutgoingMailRow.status == MailStatus.QUEUED)
+                           .order_by(OutgoingMailRow.id)).all()
+    seen: set[int] = set()
+    times = []
+    for order_id, nxt, created in rows:
+        if order_id is not None:
+            if order_id in seen:
+                continue
+            seen.add(order_id)
+        times.append(nxt or created)
+    return min(times, default=None)
 
 
 def deliver_due(session_factory: SessionFactory, transport: MailTransport,
@@ -182,6 +194,14 @@ def _send(session_factory: SessionFactory, mail_id: int, key: str, message: Emai
     except (SourceUnreachable, MailRejected) as exc:
         with session_factory() as session:
             _record_failure(session, session.get(OutgoingMailRow, mail_id), exc, policy, now)
+        return False
+    except Exception as exc:  # noqa: BLE001 - a bug in a transport: retried, never lost
+        log.exception("mail id=%s event=%s: internal error in send", mail_id, key)
+        failure = SourceUnreachable(f"internal error in send: {type(exc).__name__}: "
+                                    + " ".join(str(exc).split())[:300])
+        with session_factory() as session:
+            _record_failure(session, session.get(OutgoingMailRow, mail_id), failure, policy,
+                            now)
         return False
     with session_factory() as session:
         row = session.get(OutgoingMailRow, mail_id)

@@ -56,12 +56,24 @@ class FolderTransport:
         self.folder = folder
 
     def send(self, message: EmailMessage, key: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Raises ``SourceUnreachable`` (retried with backoff) when the folder cannot be
+        written: read-only, full, gone."""
         target = self.folder / f"{_safe(key)}.eml"
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".out-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(bytes(message))
-        os.replace(tmp, target)
+        tmp = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".out-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(bytes(message))
+            os.replace(tmp, target)
+        except OSError as exc:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+            raise SourceUnreachable(f"outbox folder {self.folder} cannot be written: "
+                                    f"{type(exc).__name__}: {exc.strerror or exc}") from exc
 
 
 class _Deadline:

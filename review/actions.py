@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 import effects
@@ -81,6 +82,30 @@ class ActionResult:
     note: str | None = None
 
 
+def perform(db, action: Callable[..., ActionResult], *args: object,  # noqa: ANN001 (store.db.Database)
+            **kwargs: object) -> ActionResult:
+    """Runs one action in its own transaction. Another decision on the same receipt committed
+    in between (a unique row created twice, SQLite's write lock on a stale snapshot) is a
+    ``Conflict``: everything of this one is rolled back and the person is told."""
+    try:
+        with db.session() as session:
+            return action(session, *args, **kwargs)
+    except IntegrityError:
+        raise _concurrent() from None
+    except OperationalError as exc:
+        if "locked" in str(exc).lower() or "serializ" in str(exc).lower():
+            raise _concurrent() from None
+        raise
+
+
+def _concurrent() -> Conflict:
+    return Conflict("another decision on this receipt was being recorded at the same moment; "
+                    "nothing of this one was applied",
+                    "Un'altra decisione sulla stessa ricevuta è stata registrata nello stesso "
+                    "momento (modificata nel frattempo): la tua non è stata applicata. "
+                    "Ricarica la pagina.")
+
+
 # --- look-ups -----------------------------------------------------------------------------
 
 def receipt_for_update(session: Session, message_id: int) -> MessageRow:
@@ -93,9 +118,8 @@ def receipt_for_update(session: Session, message_id: int) -> MessageRow:
 
 def review_state(session: Session, message_id: int, at: datetime) -> ReceiptReviewRow:
     row = session.get(ReceiptReviewRow, message_id)
-    if row is None:
-        row = ReceiptReviewRow(message_id=message_id, version=1, queued_at=at,
-                               reason_kind="other", search_text="")
+    if row is None:  # not indexed by the queue yet (opened by its link, or from the CLI)
+        row = ReceiptReviewRow(**queue.build_entries(session, [message_id])[0])
         session.add(row)
         session.flush()
     return row
@@ -176,6 +200,10 @@ def open_for(session: Session, message_id: int, user: str, at: datetime) -> str 
     stale = state.locked_at is None or state.locked_at < at - timedelta(minutes=LOCK_MINUTES)
     if state.locked_by and state.locked_by != user and not stale:
         return state.locked_by
+    # one receipt open per person: the one they left is free for the others again
+    session.execute(update(ReceiptReviewRow).where(
+        ReceiptReviewRow.locked_by == user, ReceiptReviewRow.message_id != message_id)
+        .values(locked_by=None, locked_at=None).execution_options(synchronize_session=False))
     state.locked_by, state.locked_at = user, at
     return None
 
@@ -413,7 +441,13 @@ def requeue(session: Session, ctx: ReviewContext, message_id: int, *,
     if receipt.status == UNMATCHED:
         return ActionResult(message_id, "requeue", UNMATCHED, note="already in the queue")
     if receipt.status in (MATCHED, SUPPORT):
-        return undo(session, ctx, message_id, actor=actor)
+        try:
+            return undo(session, ctx, message_id, actor=actor)
+        except Conflict as exc:
+            raise Conflict(f"receipt {message_id} is {receipt.status}: its orders are paid and "
+                           f"a paid order is never unpaid by a requeue ({exc.reason})",
+                           "La ricevuta ha già pagato i suoi ordini: non torna in coda "
+                           f"({exc.message_it})") from None
     if receipt.status not in REQUEUEABLE:
         raise Conflict(f"receipt {message_id} is {receipt.status}; it cannot be requeued",
                        f"La ricevuta è «{receipt.status}»: non può tornare in coda.")

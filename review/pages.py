@@ -29,6 +29,7 @@ RENDERABLE = ("pdf", "tiff", "jpeg", "png", "gif", "bmp", "webp")
 RENDER_DPI = 110          # a readable A4 page, about 910x1290 px
 MAX_SIDE = 2000           # a phone photo is scaled down to this
 MAX_RENDER_PAGES = 20
+MAX_OCR_HIGHLIGHT_PAGES = 3  # OCR is run again, once, to find the boxes of a short scan
 VERSION = 1               # bump when rendering changes: old cache files are ignored
 
 
@@ -115,13 +116,24 @@ def _build_manifest(settings: Settings, receipt: MessageRow, doc: DocumentRow,
         log.warning("receipt %s document %s: cannot render: %s", receipt.id, doc.id, exc)
         return Manifest(0, [], f"impossibile mostrare il documento: {exc}")
     highlights: list[Highlight] = []
-    if doc.kind == "pdf" and doc.text_source == "text_layer" and fields is not None:
+    if fields is not None and doc.text_source in ("text_layer", "ocr"):
         try:
-            text = read_document(document, settings.limits, None)
-            highlights = _highlights(text, fields)
+            highlights = _highlights(_words(settings, document, doc, pages), fields)
         except Exception as exc:  # highlighting is a help, never a reason to fail
             log.info("receipt %s document %s: no highlights: %s", receipt.id, doc.id, exc)
     return Manifest(min(pages, MAX_RENDER_PAGES), highlights)
+
+
+def _words(settings: Settings, document: Document, doc: DocumentRow,
+           pages: int) -> DocumentText:
+    """The words with their boxes, as intake read them: the text layer, or OCR again (once:
+    the manifest is cached) for a scan, fax or photo of a few pages."""
+    if doc.text_source == "text_layer":
+        return read_document(document, settings.limits, None)
+    if pages > MAX_OCR_HIGHLIGHT_PAGES:
+        return DocumentText([])
+    from intake.text import default_ocr
+    return read_document(document, settings.limits, default_ocr())
 
 
 def _spellings(field: str, value: object) -> list[str]:
@@ -197,9 +209,10 @@ def render_page(document: Document, page: int) -> bytes:
             source.seek(page - 1)
             image = ImageOps.exif_transpose(source.copy())
             dpi = source.info.get("dpi")
-        if dpi and dpi[0] and dpi[1] and abs(dpi[0] - dpi[1]) > 1:
+        x_dpi, y_dpi = (float(dpi[0] or 0), float(dpi[1] or 0)) if dpi else (0.0, 0.0)
+        if x_dpi and y_dpi and abs(x_dpi - y_dpi) > 1:
             # a standard fax (204x98 dpi) is shown with square pixels
-            image = image.resize((image.width, round(image.height * dpi[0] / dpi[1])))
+            image = image.resize((image.width, round(image.height * x_dpi / y_dpi)))
     image = image.convert("L" if image.mode in ("1", "L", "LA", "I;16") else "RGB")
     if max(image.size) > MAX_SIDE:
         image.thumbnail((MAX_SIDE, MAX_SIDE))

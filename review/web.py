@@ -196,13 +196,8 @@ def create_app(settings: Settings, db: Database, *,
         name = str(form.get("username") or "").strip()
         password = str(form.get("password") or "")
         nxt = _safe_next(str(form.get("next") or "/queue"))
-        try:
-            expected = login_signer.loads(str(form.get("csrf") or ""), max_age=3600)
-        except BadSignature:
-            expected = None
-        cookie = request.cookies.get(LOGIN_COOKIE) or ""
-        if not expected or not hmac.compare_digest(str(expected), cookie):
-            raise Forbidden("login form without a valid CSRF token",
+        if not _login_allowed(request, str(form.get("csrf") or ""), login_signer):
+            raise Forbidden("login from another site, or with an invalid CSRF token",
                             "Modulo scaduto: ricarica la pagina di accesso.")
         review = settings.review
         with db.session() as session:
@@ -262,10 +257,11 @@ def create_app(settings: Settings, db: Database, *,
             method=p.get("method") or None, date_from=_date(p.get("date_from")),
             date_to=_date(p.get("date_to")), q=(p.get("q") or "").strip()[:200] or None,
             page=_int(p.get("page"), 1))
+        queue.sync_safely(db)
         with db.session() as session:
             data = queue.queue_page(session, filters, today=today(),
                                     page_size=settings.review.page_size,
-                                    urgent_days=settings.review.urgent_days)
+                                    urgent_days=settings.review.urgent_days, sync_first=False)
             done = _done_banner(session, p.get("done"), found, clock())
         if _wants_json(request):
             return JSONResponse(views.to_json(data))
@@ -311,6 +307,7 @@ def create_app(settings: Settings, db: Database, *,
                             headers={"Cache-Control": "private, max-age=86400"})
 
     def after_action(request: Request, receipt_id: int, action: str) -> Response:
+        queue.sync_safely(db)
         with db.session() as session:
             nxt = queue.next_in_queue(session, receipt_id, today=today(),
                                       urgent_days=settings.review.urgent_days)
@@ -328,9 +325,8 @@ def create_app(settings: Settings, db: Database, *,
         version = _int(form.get("version"), None)
         reason = str(form.get("reason") or "").strip() or None
         try:
-            with db.session() as session:
-                actions.match(session, ctx, receipt_id, codes, actor=found.user.name,
-                              reason=reason, version=version, confirmed=confirmed)
+            actions.perform(db, actions.match, ctx, receipt_id, codes, actor=found.user.name,
+                            reason=reason, version=version, confirmed=confirmed)
         except actions.NeedsConfirmation as need:
             return page(request, "confirm.html", {
                 "receipt_id": receipt_id, "codes": need.codes, "message": need.message_it,
@@ -341,10 +337,9 @@ def create_app(settings: Settings, db: Database, *,
     @app.post("/receipts/{receipt_id}/dismiss")
     async def dismiss(request: Request, receipt_id: int) -> Response:
         found, form = await change(request)
-        with db.session() as session:
-            actions.dismiss(session, ctx, receipt_id, actor=found.user.name,
-                            reason=str(form.get("reason") or ""),
-                            version=_int(form.get("version"), None))
+        actions.perform(db, actions.dismiss, ctx, receipt_id, actor=found.user.name,
+                        reason=str(form.get("reason") or ""),
+                        version=_int(form.get("version"), None))
         return after_action(request, receipt_id, "dismiss")
 
     @app.post("/receipts/{receipt_id}/duplicate")
@@ -354,24 +349,21 @@ def create_app(settings: Settings, db: Database, *,
         if of is None:
             raise ReviewError("duplicate of which receipt?",
                               "Indica il numero della ricevuta originale.")
-        with db.session() as session:
-            actions.mark_duplicate(session, ctx, receipt_id, of, actor=found.user.name,
-                                   reason=str(form.get("reason") or "") or None,
-                                   version=_int(form.get("version"), None))
+        actions.perform(db, actions.mark_duplicate, ctx, receipt_id, of,
+                        actor=found.user.name, reason=str(form.get("reason") or "") or None,
+                        version=_int(form.get("version"), None))
         return after_action(request, receipt_id, "duplicate")
 
     @app.post("/receipts/{receipt_id}/requeue")
     async def requeue(request: Request, receipt_id: int) -> Response:
         found, _form = await change(request)
-        with db.session() as session:
-            actions.requeue(session, ctx, receipt_id, actor=found.user.name)
+        actions.perform(db, actions.requeue, ctx, receipt_id, actor=found.user.name)
         return RedirectResponse(f"/receipts/{receipt_id}?notice=requeued", status_code=303)
 
     @app.post("/receipts/{receipt_id}/undo")
     async def undo(request: Request, receipt_id: int) -> Response:
         found, _form = await change(request)
-        with db.session() as session:
-            actions.undo(session, ctx, receipt_id, actor=found.user.name)
+        actions.perform(db, actions.undo, ctx, receipt_id, actor=found.user.name)
         if _wants_json(request):
             return JSONResponse({"ok": True, "next": f"/receipts/{receipt_id}"})
         return RedirectResponse(f"/receipts/{receipt_id}?notice=undone", status_code=303)
@@ -404,11 +396,9 @@ def create_app(settings: Settings, db: Database, *,
     @app.post("/receipts/{receipt_id}/request/{what}")
     async def request_send(request: Request, receipt_id: int, what: str) -> Response:
         found, form = await change(request)
-        with db.session() as session:
-            result = actions.request_proof(session, ctx, receipt_id, what,
-                                           actor=found.user.name,
-                                           note=str(form.get("note") or ""),
-                                           version=_int(form.get("version"), None))
+        result = actions.perform(db, actions.request_proof, ctx, receipt_id, what,
+                                 actor=found.user.name, note=str(form.get("note") or ""),
+                                 version=_int(form.get("version"), None))
         if _wants_json(request):
             return JSONResponse({"ok": True, "to": result.note})
         return RedirectResponse(f"/receipts/{receipt_id}?notice=requested", status_code=303)
@@ -423,7 +413,33 @@ def create_app(settings: Settings, db: Database, *,
             data = bank.bank_queue(session)
         if _wants_json(request):
             return JSONResponse(views.to_json(data))
-        return page(request, "statements.html", {"b": data})
+        return page(request, "statements.html", {
+            "b": data, "notice": request.query_params.get("notice"),
+            "csrf": _session_or_none(request).csrf})
+
+    @app.post("/statements/{line_id}/match")
+    async def bank_line_match(request: Request, line_id: int) -> Response:
+        found, form = await change(request)
+        codes = [c for v in form.getlist("order_codes") for c in str(v).replace(",", " ")
+                 .split()]
+        with db.session() as session:
+            done = bank.match_line(session, settings, clock, line_id, codes,
+                                   actor=found.user.name,
+                                   reason=str(form.get("reason") or "").strip() or None,
+                                   confirmed=form.get("confirmed") == "1")
+        if _wants_json(request):
+            return JSONResponse({"ok": True, "order_codes": done})
+        return RedirectResponse(f"/statements?notice=matched-{line_id}", status_code=303)
+
+    @app.post("/statements/{line_id}/dismiss")
+    async def bank_line_dismiss(request: Request, line_id: int) -> Response:
+        found, form = await change(request)
+        with db.session() as session:
+            bank.dismiss_line(session, clock, line_id, actor=found.user.name,
+                              reason=str(form.get("reason") or ""))
+        if _wants_json(request):
+            return JSONResponse({"ok": True})
+        return RedirectResponse(f"/statements?notice=dismissed-{line_id}", status_code=303)
 
     # --- an order ---------------------------------------------------------------------
 
@@ -464,6 +480,25 @@ def _done_banner(session, done: str | None, found: Session_, now: datetime) -> d
             "label": views.ACTION_LABELS.get(action.action, action.action),
             "codes": list(action.order_codes or []), "undo": undo,
             "seconds": int((action.undo_until - now).total_seconds()) if undo else 0}
+
+
+def _login_allowed(request: Request, token: str, signer: URLSafeTimedSerializer) -> bool:
+    """Login CSRF: a browser posting from another site (its Origin, Sec-Fetch-Site) is
+    refused; a token, when the form's is sent, must be the one this browser was given. A
+    script that posts only ``username`` and ``password`` (no Origin header) may log in."""
+    origin = request.headers.get("origin")
+    if (origin and origin != "null" and not _same_origin(request, origin)) or \
+            request.headers.get("sec-fetch-site") == "cross-site":
+        return False
+    if origin == "null":
+        return False
+    if not token:
+        return True
+    try:
+        expected = signer.loads(token, max_age=3600)
+    except BadSignature:
+        return False
+    return hmac.compare_digest(str(expected), request.cookies.get(LOGIN_COOKIE) or "")
 
 
 def _wants_json(request: Request) -> bool:
@@ -514,9 +549,28 @@ def _local(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
 
 
 def serve(settings: Settings, db: Database) -> int:
+    """Serves until SIGTERM/SIGINT, then finishes the requests in hand and exits 0 (like
+    ``run``: a stop asked for is not a failure)."""
     import uvicorn
+
+    class Server(uvicorn.Server):
+        def capture_signals(self):  # noqa: ANN202 - uvicorn would re-raise the signal
+            import contextlib
+            import signal
+
+            @contextlib.contextmanager
+            def handlers():  # noqa: ANN202
+                previous = {sig: signal.signal(sig, self.handle_exit)
+                            for sig in (signal.SIGINT, signal.SIGTERM)}
+                try:
+                    yield
+                finally:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
+            return handlers()
+
     app = create_app(settings, db)
     log.info("review UI on http://%s:%d/", settings.review.host, settings.review.port)
-    uvicorn.run(app, host=settings.review.host, port=settings.review.port,
-                log_level="info", proxy_headers=True, server_header=False)
+    Server(uvicorn.Config(app, host=settings.review.host, port=settings.review.port,
+                          log_level="info", proxy_headers=True, server_header=False)).run()
     return 0

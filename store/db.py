@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import DatabaseSettings
-from core.errors import ConfigError
+from core.errors import ConfigError, StorageError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -25,7 +25,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def make_engine(url: str, pool: DatabaseSettings | None = None) -> Engine:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url[len("sqlite:///"):]).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"database {url}: folder {folder} cannot be created: "
+                               f"{exc.strerror or exc}") from None
     options: dict = {}
     if not url.startswith("sqlite"):
         pool = pool or DatabaseSettings()
@@ -79,14 +84,59 @@ def migrate(engine: Engine) -> tuple[str | None, str | None]:
     """Upgrades the schema to every head; returns (revision before, revision after).
 
     "heads", not "head": independent migrations written side by side (each revising the
-    same parent) are all applied without a merge revision."""
+    same parent) are all applied without a merge revision. Under a lock across processes
+    (a file lock beside a SQLite database, an advisory lock on PostgreSQL), so two first
+    runs on a new database both succeed: the second finds the schema the first made. A
+    database that cannot be opened or written is a ``StorageError`` (exit 1, one line)."""
     try:
-        before = current_revision(engine)
-        if before != head_revision(engine):
-            command.upgrade(_alembic_config(engine), "heads")
-        return before, current_revision(engine)
-    except SQLAlchemyError as exc:
-        raise ConfigError(f"database.url: cannot migrate {engine.url!r}: {exc}") from None
+        with _migration_lock(engine):
+            before = current_revision(engine)
+            if before != head_revision(engine):
+                command.upgrade(_alembic_config(engine), "heads")
+            return before, current_revision(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError(f"database {_where(engine)}: cannot be opened or migrated: "
+                           f"{one_line(exc)}") from None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: the driver's message without SQL or background links."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split("\n")[0].split()) or type(orig).__name__
+    return f"{type(orig).__name__}: {text}"[:300]
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database
+        if not path or path == ":memory:":
+            yield
+            return
+        import fcntl
+        with open(f"{path}.migrate-lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+        return
+    yield
+
+
+_LOCK_KEY = 0x7EC1_1001  # pec-intake's migrations
 
 
 class Database:
@@ -113,7 +163,7 @@ class Database:
                 return
             except OperationalError as exc:
                 if time.monotonic() + delay > deadline:
-                    return  # migrate() reports it, with the URL, as a configuration error
+                    return  # migrate() reports it, with the URL (StorageError)
                 log.warning("database unreachable, retrying in %.1fs: %s", delay,
                             str(exc.orig or exc).splitlines()[0])
                 time.sleep(delay)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.status import OrderStatus
@@ -152,6 +152,18 @@ def orders_for_senders(session: Session, senders: Iterable[str | None]) -> dict[
         return {}
     query = (select(*_ORDER_COLUMNS).where(or_(OrderRow.customer_email.in_(addresses),
                                                OrderRow.pec_address.in_(addresses)))
+             .order_by(OrderRow.id.desc()).limit(SENDER_ORDERS_LIMIT))
+    return _orders(session, query)
+
+
+def orders_for_mailboxes(session: Session, mailboxes: Iterable[str]) -> dict[str, Order]:
+    """Orders of a mailbox written on a receipt: its PEC address or its userid (both compared
+    lower-cased; ``ix_orders_userid_lower`` serves the userid)."""
+    wanted = sorted({m.strip().lower() for m in mailboxes if m and m.strip()})[:20]
+    if not wanted:
+        return {}
+    query = (select(*_ORDER_COLUMNS).where(or_(OrderRow.pec_address.in_(wanted),
+                                               func.lower(OrderRow.userid).in_(wanted)))
              .order_by(OrderRow.id.desc()).limit(SENDER_ORDERS_LIMIT))
     return _orders(session, query)
 

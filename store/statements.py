@@ -12,9 +12,10 @@ from decimal import Decimal
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from core.status import ReceiptStatus, ReviewFlag
 from intake.statements import ParsedStatement, StatementLine
 from store import audit
-from store.models import OrderRow
+from store.models import MessageRow, OrderRow
 from store.statement_models import (
     IGNORED,
     UNMATCHED,
@@ -199,9 +200,29 @@ def link(session: Session, line: StatementLineRow, order: OrderRow, role: str,
                         reason=reason)
 
 
-def counts(session: Session) -> dict[str, int]:
-    """Credit lines per status (for ``status``)."""
-    rows = session.execute(select(StatementLineRow.status, func.count())
-                           .where(StatementLineRow.direction == "credit")
-                           .group_by(StatementLineRow.status))
-    return {status: n for status, n in rows}
+def summary(session: Session) -> dict:
+    """The bank side at a glance (``status``): credit lines by status, the unmatched ones'
+    total, orders flagged unconfirmed by the bank, proofs waiting for it, the last import."""
+    by_status = {str(status): n for status, n in session.execute(
+        select(StatementLineRow.status, func.count())
+        .where(StatementLineRow.direction == "credit").group_by(StatementLineRow.status))}
+    unmatched_amount = session.scalar(select(func.sum(StatementLineRow.amount)).where(
+        StatementLineRow.direction == "credit", StatementLineRow.status == UNMATCHED))
+    unconfirmed = session.scalar(select(func.count()).select_from(OrderRow).where(
+        OrderRow.review_flag == ReviewFlag.UNCONFIRMED_BY_BANK)) or 0
+    awaiting = session.scalar(select(func.count()).select_from(MessageRow).where(
+        MessageRow.status == ReceiptStatus.AWAITING_BANK)) or 0
+    last = session.execute(select(StatementFileRow.imported_at, StatementFileRow.filename)
+                           .where(StatementFileRow.status == "imported")
+                           .order_by(StatementFileRow.id.desc()).limit(1)).first()
+    latest_day = session.scalar(select(func.max(StatementLineRow.booking_date)))
+    return {
+        "lines": {s: by_status.get(s, 0) for s in ("matched", "unmatched", "ignored")},
+        "lines_unmatched": by_status.get("unmatched", 0),
+        "unmatched_amount": f"{Decimal(unmatched_amount or 0):.2f}",
+        "orders_unconfirmed": unconfirmed,
+        "receipts_awaiting_bank": awaiting,
+        "last_import_at": last[0].isoformat() if last else None,
+        "last_import_file": last[1] if last else None,
+        "latest_booking_date": latest_day.isoformat() if latest_day else None,
+    }

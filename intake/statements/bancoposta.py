@@ -26,7 +26,6 @@ from intake.statements.model import (
 )
 from intake.statements.words import causale_in_text, payer_in_text, references_in_text
 
-HEADER = ("data", "valuta", "addebiti", "accrediti", "descrizione operazioni")
 ACCOUNT = "BANCOPOSTA"  # the export does not say which account: one name for all its lines
 _AMOUNT = re.compile(r"^\d{1,3}(?:\.\d{3})*(?:,\d{1,2})?$|^\d+(?:,\d{1,2})?$")
 
@@ -40,9 +39,27 @@ def decode(data: bytes) -> str:
     return data.decode("latin-1")
 
 
+# the export's column names, as several versions of it spell them ("Data Contabile",
+# "Addebiti (euro)", "Descrizione"): each column is found by the start of its name
+_COLUMNS = (("valuta", ("data valuta", "valuta")), ("data", ("data contabile", "data")),
+            ("addebiti", ("addebit", "uscit")), ("accrediti", ("accredit", "entrat")),
+            ("descrizione", ("descrizione", "causale")))
+
+
+def columns(header_line: str) -> dict[str, int] | None:
+    """Column positions by meaning, or None when the line is not a BancoPosta header."""
+    cells = [c.strip().strip('"').lower() for c in header_line.split(";")]
+    found: dict[str, int] = {}
+    for name, starts in _COLUMNS:
+        for index, cell in enumerate(cells):
+            if index not in found.values() and cell.startswith(starts):
+                found[name] = index
+                break
+    return found if len(found) == len(_COLUMNS) else None
+
+
 def is_bancoposta(text: str) -> bool:
-    first = text.lstrip("\ufeff").split("\n", 1)[0].strip().lower()
-    return tuple(c.strip() for c in first.split(";"))[:5] == HEADER
+    return columns(text.lstrip("\ufeff").split("\n", 1)[0].strip()) is not None
 
 
 def parse_bancoposta(data: bytes) -> ParsedStatement:
@@ -51,18 +68,34 @@ def parse_bancoposta(data: bytes) -> ParsedStatement:
         raise BadDocument("not a BancoPosta export: the first line is not "
                           "'Data;Valuta;Addebiti;Accrediti;Descrizione operazioni'")
     result = ParsedStatement(BANCOPOSTA, accounts=[ACCOUNT])
-    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";")
-    next(rows)
-    for row in rows:
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    rows = csv.reader(io.StringIO(text), delimiter=";")
+    where = columns(";".join(next(rows, [])))
+    if where is None:
+        raise BadDocument("not a BancoPosta export: its header row cannot be read")
+    width = max(where.values()) + 1
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            result.rejected.append(Rejected(f"line {rows.line_num}", f"malformed CSV: {exc}"))
+            continue
         line_no = rows.line_num
         if not any(cell.strip() for cell in row):
             continue
         cells = [c.strip().strip("|").strip() for c in row]
-        if len(cells) < 5:
-            result.rejected.append(Rejected(f"line {line_no}", f"expected 5 fields, found "
-                                            f"{len(cells)}"))
+        if len(cells) < width:
+            result.rejected.append(Rejected(f"line {line_no}", f"expected {width} fields, "
+                                            f"found {len(cells)}"))
             continue
-        description = ";".join(cells[4:]).strip()  # a ';' inside the description
+        # a ';' inside the description, when it is the last column, splits it: joined back
+        last = where["descrizione"] == width - 1
+        description = (";".join(row[width - 1:]).strip().strip("|").strip() if last
+                       else cells[where["descrizione"]])
+        cells = [cells[where[n]] for n in ("data", "valuta", "addebiti", "accrediti")] + \
+            [description]
         if re.match(r"^SALDO\s+(INIZIALE|FINALE|CONTABILE|DISPONIBILE)\b", description, re.I):
             continue
         try:

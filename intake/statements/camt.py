@@ -58,6 +58,8 @@ def parse_xml(data: bytes) -> Element:
                           ) from None
     except ParseError as exc:
         raise BadDocument(f"not well-formed XML: {exc}") from None
+    except (LookupError, ValueError) as exc:  # an encoding Python does not know, ...
+        raise BadDocument(f"unreadable XML: {exc}") from None
 
 
 def local(tag: str) -> str:
@@ -132,7 +134,7 @@ def _amount(el: Element | None) -> tuple[Decimal, str | None] | None:
         value = Decimal(el.text.strip())
     except InvalidOperation:
         raise _Skip(f"amount {el.text.strip()!r} is not a number") from None
-    if not value.is_finite() or value < 0:
+    if not value.is_finite() or value <= 0:
         raise _Skip(f"amount {el.text.strip()!r} is not a positive amount")
     return value, el.get("Ccy")
 

@@ -55,7 +55,8 @@ def parse_mt940(data: bytes) -> ParsedStatement:
         try:
             transactions.parse(chunk)
         except Exception as exc:  # the library raises bare RuntimeError/ValueError/KeyError
-            result.rejected.append(Rejected(where, f"unreadable MT940: {exc}"))
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            result.rejected.append(Rejected(where, f"unreadable MT940: {first}"))
             continue
         account = (transactions.data.get("account_identification") or "unknown")
         account = account.replace(" ", "").upper()

@@ -47,6 +47,8 @@
       return;
     }
     if (typing(event.target)) { return; }
+    // Enter on a focused button or link does what that button or link does
+    if (key === "Enter" && event.target.closest && event.target.closest("button, a")) { return; }
     const onQueue = document.body.classList.contains("queue");
     const onReceipt = document.body.classList.contains("receipt");
     const onConfirm = document.body.classList.contains("confirm");
@@ -95,6 +97,12 @@
       counter.textContent = String(left);
     }, 1000);
   }
+
+  // a previewed request: its send button takes the focus, so Enter sends it, Esc leaves it
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const send = $("[data-send]", event.target);
+    if (send) { send.focus(); }
+  });
 
   document.addEventListener("DOMContentLoaded", () => { if (rows().length) { select(0); } });
   if (document.readyState !== "loading" && rows().length) { select(0); }

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from review import queue
 from store.db import Database
 from store.models import OrderRow, OutgoingMailRow
 from tests.conftest import ROOT, run_subprocess
@@ -215,6 +216,15 @@ def test_5_two_customers_with_the_same_logo_both_pay_and_a_copy_is_a_duplicate(o
     assert third["status"] == "duplicate" and third["duplicate_of"] == first["id"]
     assert [r["id"] for r in receipts(cli, "duplicate")] == [third["id"]]
     assert {o["status"] for o in orders(cli).values()} == {"paid"}
+    db = Database(f"sqlite:///{workdir}/var/intake.sqlite3")
+    with db.session() as session:  # the review queue counts what it set aside
+        page = queue.queue_page(session, queue.QueueFilters(), today=date.today(),
+                                page_size=10, urgent_days=14)
+    db.dispose()
+    assert page.duplicates == 1 and page.waiting == 0
+    # a duplicate stays within reach: a person can put it back in the queue
+    assert cli("receipts", "requeue", str(third["id"])).code == 0
+    assert [r["id"] for r in receipts(cli, "unmatched")] == [third["id"]]
 
 
 # --- 6. settings and order data -------------------------------------------------------------

@@ -230,3 +230,27 @@ def test_the_scheduler_wakes_at_the_due_time(tmp_path: Path) -> None:
     assert sorted(p.name.split("_")[0] for p in outbox_dir.glob("*.eml")) == [
         "payment-received", "renewal-done"]
     assert statuses(db)["RLM96100"][0] == "renewed"
+
+
+class Buggy(Platform):
+    """An adapter with a bug for one order: an unexpected exception, not ProvisioningFailed."""
+
+    def renew(self, request: RenewalRequest) -> RenewalDone:
+        if request.order_code == "RLM96100":
+            raise RuntimeError("boom")
+        return super().renew(request)
+
+
+def test_one_job_that_breaks_never_blocks_the_others(world) -> None:  # noqa: ANN001
+    """GIVEN two due renewals WHEN the first one's adapter call raises an unexpected error
+    THEN the second is renewed in the same run, and the first is recorded and retried."""
+    settings, db, clock, _ = world
+    now = clock.advance(hours=24)
+    assert run_due(db, settings, now, Buggy()) == 1
+    assert statuses(db)["RLM96101"][0] == "renewed"
+    assert statuses(db)["RLM96100"][0] == "paid"
+    with db.session() as session:
+        job = session.scalars(select(RenewalJobRow).where(RenewalJobRow.order_id == 1)).one()
+    assert job.status == "pending" and "RuntimeError: boom" in job.last_error
+    assert run_due(db, settings, now + timedelta(hours=1), Platform()) == 1
+    assert statuses(db)["RLM96100"][0] == "renewed"

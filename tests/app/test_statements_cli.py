@@ -17,6 +17,7 @@ from app.statements import business_days_between, flag_unconfirmed
 from config.settings import load_settings
 from store.db import Database
 from store.models import OutgoingMailRow
+from store.statements import summary
 from tests.factories.receipts import (
     OrderSpec,
     ReceiptSpec,
@@ -245,6 +246,14 @@ def test_paid_on_proof_then_statement_flags_what_the_bank_never_showed(workdir: 
         "unconfirmed_by_bank", False)
     assert "no bank statement line after 0 business days" in \
         orders["RLM95056"]["review_reason"]
+    db = Database(load_settings(workdir / "pec.toml").database_url)
+    with db.session() as session:
+        at_a_glance = summary(session)
+    db.dispose()
+    assert (at_a_glance["orders_unconfirmed"], at_a_glance["lines_unmatched"],
+            at_a_glance["unmatched_amount"], at_a_glance["lines"]["matched"]) == (
+        1, 2, "42.56", 2)
+    assert at_a_glance["last_import_file"] == "day1.xml"
     # the bank's line arriving late clears the flag
     late = Transfer(BIANCHI_PROOF.amount, "RLM95056", BIANCHI_PROOF.reference,
                     payer="Giulia Bianchi", booked=date(2026, 3, 17))
@@ -300,6 +309,15 @@ def test_hostile_or_unknown_file_is_refused_and_kept(workdir: Path, cli) -> None
     digest = hashlib.sha256(BILLION_LAUGHS).hexdigest()
     assert (workdir / "var/originals" / digest[:2] / digest[2:4] / digest).exists()
     assert len(_lines(cli, args)) == 4
+
+
+def test_a_statement_over_the_size_limit_is_not_read(workdir: Path, cli) -> None:  # noqa: ANN001
+    (workdir / "pec.toml").write_text("[limits]\nmax_message_bytes = 2048\n")
+    big = _write(workdir, "big.xml", camt(DAY_ONE))
+    result = cli("--config", str(workdir / "pec.toml"), "statements", "import", big)
+    assert result.code == 0 and "over the limit of 2048" in result.out
+    assert cli("--config", str(workdir / "pec.toml"), "statements", "list", "--json").json() \
+        == []
 
 
 def test_statement_settings_and_list_filter_are_validated(workdir: Path, cli) -> None:  # noqa: ANN001

@@ -193,6 +193,9 @@ def run(folder: Path, *, seconds: float, max_inputs: int | None = None, seed: in
     pipeline, db = make_pipeline(folder)
     captured = _Captured()
     logger = logging.getLogger("pec_intake")
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.ERROR)  # the contained errors are counted, not printed
+    logger.propagate = False
     logger.addHandler(captured)
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     result = FuzzResult()
@@ -233,6 +236,8 @@ def run(folder: Path, *, seconds: float, max_inputs: int | None = None, seed: in
     finally:
         signal.signal(signal.SIGALRM, previous)
         logger.removeHandler(captured)
+        logger.setLevel(level)
+        logger.propagate = propagate
         db.dispose()
     result.seconds = time.monotonic() - started
     return result

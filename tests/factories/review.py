@@ -90,16 +90,19 @@ def csrf_of(client: TestClient, path: str = "/queue") -> str:
 
 
 def make_world(folder: Path, count: int = 6, review: dict | None = None,
-               expiry: date = date(2026, 4, 1)) -> ReviewWorld:
+               expiry: date = date(2026, 4, 1), db_url: str = "sqlite:///intake.sqlite3",
+               ocr: bool = False) -> ReviewWorld:
     settings = parse_settings({
-        "database": {"url": "sqlite:///intake.sqlite3"},
+        "database": {"url": db_url},
         "sources": [{"name": "inbox", "kind": "folder", "path": "var/inbox"},
                     {"name": "fax", "kind": "folder", "path": "var/fax", "fax_gateway": True}],
         "review": {"undo_seconds": 30, **(review or {})},
     }, folder, f"{folder}/test.toml")
     db = Database(settings.database_url)
     clock = FakeClock(START)
-    pipeline = Pipeline(settings, db, clock=clock, transport=FolderTransport(folder / "out"))
+    from intake.text import default_ocr
+    pipeline = Pipeline(settings, db, clock=clock, transport=FolderTransport(folder / "out"),
+                        ocr=default_ocr() if ocr else None)
     orders = paid_orders(count, expiry)
     import_world(db, orders)
     return ReviewWorld(folder, settings, db, clock, pipeline, orders)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import numpy as np
@@ -30,7 +30,7 @@ from tests.factories.receipts import (
     receipt_pdf,
 )
 
-KINDS = ("text_pdf", "scan", "fax_fine", "fax_standard", "photo")
+KINDS = ("text_pdf", "scan", "fax_fine", "fax_standard", "photo", "screenshot")
 # harder than the issue asks for: measured, without a target
 EXTRA_KINDS = ("fax_dithered", "photo_hard")
 
@@ -44,14 +44,18 @@ class Sample:
     data: bytes
     spec: ReceiptSpec
     detail: str = ""  # how it was made: device, rotation, ...
+    # what a screenshot shows instead of the layout's own (a masked IBAN, the app's ID)
+    shown: dict = field(default_factory=dict)
 
     @property
     def expected_iban(self) -> str | None:
+        if "iban" in self.shown:
+            return self.shown["iban"]
         return None if self.spec.style in ("poste", "assegno") else self.spec.beneficiary_iban
 
     @property
     def expected_ref(self) -> str:
-        return expected_reference(self.spec)
+        return self.shown.get("reference") or expected_reference(self.spec)
 
 
 def expected_reference(spec: ReceiptSpec) -> str:
@@ -212,6 +216,13 @@ def make_sample(kind: str, spec: ReceiptSpec, rng: random.Random, index: int = 0
     if kind == "scan":
         data, detail = scan(spec, rng, upside_down=index % 10 == 9, sideways=index % 10 == 4)
         return Sample(kind, name + ".pdf", data, spec, detail)
+    if kind == "screenshot":
+        from tests.factories.screens import screenshot
+        spec = replace(spec, style="intesa")  # an app's transfer, whatever the turn's layout
+        shot = screenshot(spec, rng)
+        suffix = ".jpg" if "jpeg" in shot.detail else ".png"
+        return Sample(kind, name + suffix, shot.data, spec, shot.detail,
+                      {"iban": shot.iban, "reference": shot.reference})
     if kind in ("photo", "photo_hard"):
         data, detail = photo(spec, rng, hard=kind == "photo_hard")
         return Sample(kind, name + ".jpg", data, spec, detail)

@@ -40,7 +40,8 @@ def test_a_reversal_is_negative_and_not_executed() -> None:
     "Bonifico prenotato per il 20/03/2026",
     "Bonifico in attesa di esecuzione",
     "Status: pending",
-    "Transfer rejected",
+    "Status: rejected",
+    "Esito: cancelled",
 ])
 def test_transfers_the_bank_did_not_execute(line: str) -> None:
     assert kinds(BANK + "Importo: 10,89 EUR\n" + line) == [NOT_EXECUTED]
@@ -51,6 +52,9 @@ def test_transfers_the_bank_did_not_execute(line: str) -> None:
     "In attesa di un Vostro cortese riscontro, porgo distinti saluti",
     "L'ordine non è revocabile",
     "Data prenotazione: 13/03/2026",
+    "Action: failed",                      # a bounce's words, not a bank's
+    "X-Failed-Recipients: a@example.com",
+    "Your order is pending shipment",
 ])
 def test_ordinary_words_are_no_doubt(line: str) -> None:
     assert kinds(BANK + "Importo: 10,89 EUR\n" + line) == []

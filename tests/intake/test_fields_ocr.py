@@ -29,7 +29,8 @@ REPAIRS = [
     ("Descrizione\nIRLM 40549 rinnovo", [("RLM40549", True)]),  # a margin read as I
     ("Causale: RLM-95055.", [("RLM95055", False)]),
     ("Causale: pagamento ordine RLM\n95055", [("RLM95055", False)]),  # code, newline, digits
-    ("Causale: ordine RLM950\n55 rinnovo", [("RLM950", False), ("RLM95055", True)]),  # split
+    # a causale wrapped inside the code: the whole code, never the fragment (issue 13)
+    ("Causale: ordine RLM950\n55 rinnovo", [("RLM95055", False)]),
 ]
 
 

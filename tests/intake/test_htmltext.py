@@ -31,6 +31,8 @@ HIDDEN = {
     "mso_hide": '<div style="mso-hide:all">RLM11111</div>',
     "hidden_input": '<input type="hidden" value="x">',
     "script": "<script>var c = 'RLM11111';</script>",
+    "comment": "<!-- RLM11111 -->",
+    "cdata": "<![CDATA[RLM11111]]>",
 }
 
 

@@ -3,7 +3,8 @@ backoff, refusals, and never the same mail twice."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from notifier import outbox
 from notifier.compose import ComposedMail
 from notifier.transport import FolderTransport, SmtpTransport
 from store.db import Database
-from store.models import AuditRow, OutgoingMailRow
+from store.models import AuditRow, OrderRow, OutgoingMailRow
 from tests.servers.smtp import SmtpServer, smtp_server
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -202,3 +203,26 @@ def test_a_mail_that_cannot_be_written_fails_without_blocking_the_rest(db: Datab
         assert [m["To"] for m in server.messages()] == ["cliente0@example.com"]
     first, _second = rows(db)
     assert first.status == "failed" and "cannot build the message" in first.last_error
+
+
+def test_a_held_back_mail_is_not_due_before_the_mail_ahead_of_it(tmp_path: Path) -> None:
+    """GIVEN an order's first mail held by a lease for an hour and its second mail due now
+    THEN the outbox's next due time is the first mail's, not now (the scheduler would spin)."""
+    db = Database(f"sqlite:///{tmp_path}/o.sqlite3")
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    with db.session() as session:
+        order = OrderRow(code="RLM1", userid="U1", pec_address="a@pec.it", customer_name="A",
+                         customer_email="a@example.com", amount=Decimal("10.89"),
+                         expiry_date=date(2026, 4, 22), years=1, status="paid")
+        session.add(order)
+        session.flush()
+        for i in range(2):
+            mail = ComposedMail("renewal_done", "a@example.com", f"S{i}", "T\n", None)
+            outbox.queue(session, mail, f"e:{i}", order.id, "example.it")
+        session.flush()
+        first = session.scalars(select(OutgoingMailRow).order_by(OutgoingMailRow.id)).first()
+        first.next_attempt_at = later
+    with db.session() as session:
+        due = outbox.next_due(session)
+    assert due is not None and due.replace(tzinfo=UTC) == later
+    db.dispose()

@@ -132,3 +132,23 @@ def test_help_opens_with_question_mark_and_escape_closes(served, page) -> None: 
     assert page.locator("#help").is_visible()
     page.keyboard.press("Escape")
     assert not page.locator("#help").is_visible()
+
+
+def test_ask_for_the_missing_code_with_a_previewed_mail(served, page) -> None:  # noqa: ANN001
+    """htmx (vendored, under the CSP) loads the Italian mail's preview; Enter sends it, once."""
+    world = served
+    _login(page, world)
+    receipt = world.receipts[3]
+    page.goto(f"{world.url}/receipts/{receipt}")
+    page.keyboard.press("c")
+    preview = page.locator("[data-preview]")
+    preview.wait_for()
+    assert "codice" in preview.inner_text() and "sconosciuto@example.net" in preview.inner_text()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/receipts/{receipt}?notice=requested")
+    assert page.locator("button[data-key=c]").is_disabled()
+    with world.db.session() as session:
+        asked = [m for m in session.scalars(select(OutgoingMailRow))
+                 if m.event_key.startswith(f"proof-request:missing_code:{receipt}")]
+    assert len(asked) == 1
+    assert not [e for e in page.errors if "Content Security Policy" in e], page.errors

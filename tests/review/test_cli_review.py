@@ -131,3 +131,55 @@ def test_queue_page_query_count_does_not_grow_with_the_page_size(world) -> None:
             assert len(page.items) == size
             counts[size] = len(seen)
     assert counts[2] == counts[6] <= 5, counts
+
+
+def test_review_command_serves_the_ui_on_the_configured_port(tmp_path: Path) -> None:
+    """The real entry point: ``run.py review`` listens on [review] host:port, answers
+    /login, sends everything else there, and stops cleanly on SIGTERM."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "pec.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///db.sqlite3"\n[review]\nport = {port}\n')
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "PEC_INTAKE_SECRET"}
+    proc = subprocess.Popen([sys.executable, str(root / "run.py"), "--config", str(config),
+                             "review"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "review did not start"
+                time.sleep(0.2)
+        assert login.status_code == 200 and 'name="username"' in login.text
+        queue = httpx.get(f"http://127.0.0.1:{port}/queue", follow_redirects=False)
+        assert queue.status_code == 303 and queue.headers["location"].startswith("/login")
+        assert (tmp_path / "var" / "review-secret.key").stat().st_mode & 0o077 == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+
+
+def test_session_cookie_is_secure_over_https(world) -> None:
+    from fastapi.testclient import TestClient
+
+    from review.web import create_app
+    from tests.factories.review import login
+    world.user("anna")
+    client = TestClient(create_app(world.settings, world.db), base_url="https://testserver")
+    response = login(client, "anna")
+    assert "Secure" in response.history[0].headers["set-cookie"]

@@ -3,6 +3,8 @@ page showing its proof and its statement line side by side."""
 from __future__ import annotations
 
 import re
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,10 +23,11 @@ from tests.app.test_statements_cli import (
     ROMANO_PROOF,
     ROSSI,
     ROSSI_PROOF,
+    _mails,
     _world,
     _write,
 )
-from tests.factories.statements import camt
+from tests.factories.statements import Statement, Transfer, camt
 
 PASSWORD = "password-di-prova"
 
@@ -92,3 +95,44 @@ def test_order_page_shows_proof_and_statement_line_side_by_side(client: TestClie
     alone = client.get("/orders/RLM95057.json").json()["bank"]
     assert alone["proofs"] == [] and alone["lines"][0]["role"] == "paid"
     assert "Nessuna prova di pagamento" in client.get("/orders/RLM95057").text
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def test_a_person_matches_or_dismisses_a_line(client: TestClient, workdir: Path,
+                                             cli) -> None:  # noqa: ANN001
+    stray = Transfer(Decimal("50.00"), "RIMBORSO FORNITORE", "0306900000000777",
+                     payer="Fornitore Srl", booked=date(2026, 3, 17))
+    cli("statements", "import", _write(workdir, "day2.xml", camt(Statement(
+        [stray], day=date(2026, 3, 17), number=2))))
+    lines = {ln["reference"]: ln for ln in client.get("/statements.json").json()["lines"]}
+    short, other = lines[COLOMBO_SHORT.reference], lines[stray.reference]
+    csrf = _csrf(client.get("/statements").text)
+    # 9,89 for an order of 10,89: the person must confirm the difference
+    refused = client.post(f"/statements/{short['id']}/match",
+                          data={"csrf": csrf, "order_codes": "RLM95059"},
+                          follow_redirects=False)
+    assert refused.status_code == 409 and "conferma" in refused.text
+    done = client.post(f"/statements/{short['id']}/match", follow_redirects=False,
+                       data={"csrf": csrf, "order_codes": "rlm95059", "confirmed": "1"})
+    assert done.status_code == 303
+    again = client.post(f"/statements/{short['id']}/match", follow_redirects=False,
+                        data={"csrf": csrf, "order_codes": "RLM95059", "confirmed": "1"})
+    assert again.status_code == 409
+    assert client.post(f"/statements/{other['id']}/dismiss", follow_redirects=False,
+                       data={"csrf": "wrong", "reason": "x"}).status_code == 403
+    assert client.post(f"/statements/{other['id']}/dismiss", follow_redirects=False,
+                       data={"csrf": csrf, "reason": "rimborso di un fornitore"}
+                       ).status_code == 303
+    assert client.get("/statements.json").json()["lines"] == []
+    listed = {ln["reference"]: ln for ln in cli("statements", "list", "--json").json()}
+    assert (listed[COLOMBO_SHORT.reference]["status"],
+            listed[COLOMBO_SHORT.reference]["order_codes"]) == ("matched", ["RLM95059"])
+    assert "matched by anna" in listed[COLOMBO_SHORT.reference]["reason"]
+    assert listed[stray.reference]["status"] == "ignored"
+    order = {o["code"]: o for o in cli("orders", "list", "--json").json()}["RLM95059"]
+    assert (order["status"], order["paid_amount"], order["bank_confirmed"]) == (
+        "paid", "9.89", True)
+    assert f"payment-received:RLM95059:line-{short['id']}" in _mails(workdir)

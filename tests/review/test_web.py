@@ -97,11 +97,18 @@ def test_disabled_user_cannot_log_in_and_their_session_ends(world) -> None:
     login(world.client(), "anna", expect=401)
 
 
-def test_login_without_its_csrf_token_is_refused(world) -> None:
+def test_login_from_another_site_or_with_a_forged_token_is_refused(world) -> None:
     client = world.client()
     client.get("/login")
-    response = client.post("/login", data={"username": "anna", "password": PASSWORD})
-    assert response.status_code == 403
+    form = {"username": "anna", "password": PASSWORD}
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "null"}):
+        assert client.post("/login", data=form, headers=headers).status_code == 403
+    assert client.post("/login", data={**form, "csrf": "forged"}).status_code == 403
+    assert client.get("/queue", follow_redirects=False).status_code == 303
+    # a script posting the two fields of the contract, from no web page at all, logs in
+    assert client.post("/login", data=form).status_code == 200
+    assert client.get("/queue").status_code == 200
 
 
 def test_open_redirect_after_login_is_refused(world) -> None:
@@ -322,3 +329,14 @@ def test_order_page_shows_history_receipts_mails_and_renewal(world) -> None:
     assert len(data["mails"]) == 1 and len(data["renewals"]) == 1
     assert any(h["new_value"] == "paid" for h in data["history"])
     assert client.get(f"/orders/{code}").status_code == 200
+
+
+def test_a_receipt_left_for_another_is_free_again(world) -> None:
+    first, second = world.short_payment(0), world.short_payment(1)
+    anna, bruno = world.client("anna"), world.client("bruno")
+    anna.get(f"/receipts/{first}")
+    assert "in lavorazione da anna" in bruno.get(f"/receipts/{first}").text
+    anna.get(f"/receipts/{second}")
+    assert "in lavorazione da" not in bruno.get(f"/receipts/{first}").text
+    queue_page = anna.get("/queue").text
+    assert "in lavorazione da bruno" in queue_page
