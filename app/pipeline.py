@@ -121,6 +121,7 @@ class Pipeline:
         self.transport = transport or _default_transport(settings)
         self.worker = operations.worker_id()
         self._heartbeat = ClaimHeartbeat(self)
+        self._holds = db.engine.dialect.name != "sqlite" or settings.service.workers > 1
 
     # --- the story ------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@ class Pipeline:
         """The message has been moved out of its source (or the move failed and is left to
         whoever comes next): this worker's hold on it ends."""
         self._heartbeat.drop((incoming.source, incoming.stable_id))
-        if self.db.engine.dialect.name == "sqlite":
+        if not self._holds:
             return
         try:
             with self.db.session() as session:
@@ -196,10 +197,10 @@ class Pipeline:
         until it has been moved out of the source (``settled``), so no two workers process
         or move one message. False when another live worker holds it.
 
-        PostgreSQL only: several workers and machines are a PostgreSQL set-up. On SQLite
-        (one machine) the per-attempt claim already keeps a message to one process, and
-        the two commits a hold costs are two fsyncs per message."""
-        if self.db.engine.dialect.name == "sqlite":
+        Not for a single worker on SQLite (one machine, one process): the per-attempt claim
+        already keeps a message to it, and the two commits a hold costs are two fsyncs per
+        message there."""
+        if not self._holds:
             return True
         with self.db.session() as session:
             taken = operations.claim(session, incoming.source, incoming.stable_id,

@@ -141,7 +141,8 @@ def _worker_main(settings, index: int, ready, log_level: str) -> None:  # noqa: 
         fmt = ("" if journal else "%(asctime)s ") + \
             f"%(levelname)s %(name)s worker={index} %(message)s"
         handler.setFormatter(JournalFormatter(fmt) if journal else logging.Formatter(fmt))
-    settings = replace(settings, service=replace(settings.service, metrics_port=0, workers=1))
+    # workers stays N: the pipeline then holds each message it takes (several processes)
+    settings = replace(settings, service=replace(settings.service, metrics_port=0))
     db = commands.open_database(settings, patient=True)
     try:
         db.ensure_schema()
