@@ -110,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", required=True)
     leaf(commands, "run", "the daemon: watch sources and run due jobs")
     leaf(commands, "review", "the accounting review web UI")
+    leaf(commands, "status", "the service at a glance").add_argument("--json",
+                                                                     action="store_true")
+    originals = commands.add_parser("originals", help="the store of original messages"
+                                    ).add_subparsers(dest="originals_command", required=True,
+                                                     parser_class=_Parser)
+    prune = leaf(originals, "prune", "delete originals past service.retention_days")
+    prune.add_argument("--days", type=float, default=None, help="instead of the setting")
+    prune.add_argument("--dry-run", action="store_true")
     demo = leaf(commands, "demo", "sample orders and receipts through the pipeline")
     demo.add_argument("--dir", default="var/demo", help="working folder (reset each run)")
     return parser
@@ -146,9 +154,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class JournalFormatter(logging.Formatter):
+    """Under systemd (stderr is the journal: ``$JOURNAL_STREAM``) each line starts with its
+    syslog priority, ``<3>`` for an error, which journald records as PRIORITY (so
+    ``journalctl -p err`` finds them); the journal adds the time itself."""
+
+    PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4,
+                  logging.INFO: 6, logging.DEBUG: 7}
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = self.PRIORITIES.get(record.levelno, 6)
+        text = super().format(record)
+        return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
+
+
+def _under_journal() -> bool:
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        device, inode = (int(x) for x in stream.split(":"))
+        st = os.fstat(sys.stderr.fileno())
+    except (ValueError, OSError):
+        return False
+    return (st.st_dev, st.st_ino) == (device, inode)
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if _under_journal():
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JournalFormatter("%(levelname)s %(name)s %(message)s"))
     for noisy in ("pdfminer", "PIL", "alembic", "imapclient", "apscheduler", "mt940"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -158,7 +193,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "extract":
         return commands.extract(settings, args.files, as_json=args.json)
     from app import commands_review as review
-    db = commands.open_database(settings)
+    db = commands.open_database(settings, patient=args.command in ("run", "poll"))
     try:
         if args.command == "init":
             return commands.init(settings, db)
@@ -201,6 +236,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return commands.poll_once(settings, db)
         if args.command == "run":
             return commands.run_daemon(settings, db)
+        if args.command == "status":
+            from app.status import status
+            return status(settings, db, as_json=args.json)
+        if args.command == "originals":
+            from app.commands_ops import prune_originals
+            return prune_originals(settings, db, args.days, args.dry_run)
     finally:
         db.dispose()
     raise ConfigError(f"usage: unknown command {args.command}")

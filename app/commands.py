@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,11 @@ from store.statements import bank_confirmed
 log = logging.getLogger("pec_intake")
 
 
-def open_database(settings: Settings) -> Database:
-    return Database(settings.database_url)
+def open_database(settings: Settings, patient: bool = False) -> Database:
+    """``patient``: the daemon and ``poll --once`` wait ``database.retry_seconds`` for a
+    database that is down; a command a person types fails at once, with the reason."""
+    pool = settings.database if patient else replace(settings.database, retry_seconds=0)
+    return Database(settings.database_url, pool)
 
 
 def _print_json(items: list[dict[str, Any]]) -> None:
@@ -260,6 +264,9 @@ def run_daemon(settings: Settings, db: Database) -> int:
     """The daemon (``app.daemon``): watches every source until SIGTERM/SIGINT."""
     from app.daemon import run
     db.ensure_schema()
+    if settings.service.workers > 1:
+        from app.service import run_workers
+        return run_workers(settings, db, logging.getLevelName(logging.getLogger().level))
     return run(settings, db, _pipeline(settings, db))
 
 

@@ -30,6 +30,8 @@ BACKOFF_FIRST_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 300.0
 FOLDER_POLL_SECONDS = 5.0  # a folder has no IDLE; look often, it is cheap
 JOB_SECONDS = 30.0
+DEFERRED_POLL_SECONDS = 2.0
+READY_WAIT_SECONDS = 60.0  # READY=1 at the latest this long after start, sources or not
 
 
 class SourceWatcher(threading.Thread):
@@ -45,6 +47,8 @@ class SourceWatcher(threading.Thread):
         self.source = None
         self.failures = 0
         self.taken = 0
+        self.deferred = False  # messages another worker holds: look again soon
+        self.opened = threading.Event()  # the first open was tried (done, or failed)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -52,10 +56,14 @@ class SourceWatcher(threading.Thread):
                 self._cycle()
                 self.failures = 0
             except SourceUnreachable as exc:
+                self.opened.set()
+                self.pipeline.record_poll(self.settings.name, exc.reason)
                 self._back_off(exc.reason)
             except Exception as exc:  # noqa: BLE001 - one bad cycle never kills the watcher
                 # not the source's fault (the database, a bug): said so, never "unreachable"
+                self.opened.set()
                 log.exception("source=%s cycle failed", self.settings.name)
+                self.pipeline.record_poll(self.settings.name, f"{type(exc).__name__}: {exc}")
                 self._back_off(f"{type(exc).__name__}: {exc}", unreachable=False)
         self._close()
         log.info("source=%s watcher stopped after %d message(s)", self.settings.name,
@@ -64,17 +72,30 @@ class SourceWatcher(threading.Thread):
     def _cycle(self) -> None:
         if self.source is None:
             self.source = open_source(self.settings, self.pipeline.settings.limits)
+        self.opened.set()
+        taken, self.deferred = 0, False
         for incoming in self.source.fetch():
             outcome = self.pipeline.take_in(incoming)  # committed before the move
-            if not outcome.in_progress:  # else the process working on it settles it
+            if outcome.in_progress:  # the worker holding it settles it; look again soon
+                self.deferred = True
+                continue
+            try:
                 self.source.settle(incoming, outcome.settlement)
+            finally:
+                self.pipeline.settled(incoming)
             self.taken += 1
+            taken += 1
             if self.stop.is_set():
-                return
-        self._wait()
+                break
+        self.pipeline.record_poll(self.settings.name, None, taken)
+        if not self.stop.is_set():
+            self._wait()
 
     def _wait(self) -> None:
         source = self.source
+        if self.deferred:  # another worker's; if it dies, its claim expires: look again
+            self.stop.wait(min(self.settings.poll_seconds, DEFERRED_POLL_SECONDS))
+            return
         if self.settings.kind == "imap" and source is not None and source.supports_idle():
             kwargs = {"renew_seconds": self.idle_renew_seconds} \
                 if self.idle_renew_seconds else {}
@@ -125,13 +146,20 @@ def _run_jobs_once(pipeline: Pipeline) -> None:
 
 
 def run(settings: Settings, db: Database, pipeline: Pipeline, *,
-        stop: threading.Event | None = None, install_signals: bool = True) -> int:
-    """Runs until SIGTERM/SIGINT (or ``stop`` is set); returns the exit status, 0."""
+        stop: threading.Event | None = None, install_signals: bool = True,
+        on_ready: Callable[[], None] | None = None) -> int:
+    """Runs until SIGTERM/SIGINT (or ``stop`` is set); returns the exit status, 0.
+
+    Ready (``on_ready``, else systemd's READY=1) once every source has been opened, or has
+    failed to open once: a source that is down is retried in the background and shown by
+    ``status`` and ``/metrics``; it does not hold the others back."""
+    from app.service import sd_notify, start_operator_server
     stop = stop or threading.Event()
     db.ensure_schema()  # once, here: the threads below would otherwise race to migrate
     if install_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda signum, _frame: _stopping(stop, signum))
+    server = start_operator_server(settings, db)
     watchers = [SourceWatcher(s, pipeline, stop) for s in settings.sources]
     for watcher in watchers:
         watcher.start()
@@ -139,15 +167,29 @@ def run(settings: Settings, db: Database, pipeline: Pipeline, *,
     log.info("daemon started: %d source(s) (%s); due jobs on %s", len(watchers),
              ", ".join(f"{s.name}:{s.kind}" for s in settings.sources),
              "the scheduler" if shutdown_jobs else f"a {JOB_SECONDS:.0f}s loop")
+    deadline = time.monotonic() + READY_WAIT_SECONDS
+    for watcher in watchers:
+        watcher.opened.wait(max(0.0, deadline - time.monotonic()))
+    if on_ready is not None:
+        on_ready()
+    else:
+        sd_notify(f"READY=1\nSTATUS=watching {len(watchers)} source(s)")
+    log.info("daemon ready: %s", ", ".join(
+        f"{w.settings.name}={'open' if w.source is not None else 'retrying'}"
+        for w in watchers))
     while not stop.is_set():
         if shutdown_jobs is None:
             _run_jobs_once(pipeline)
         stop.wait(JOB_SECONDS if shutdown_jobs is None else 1.0)
+    if on_ready is None:
+        sd_notify("STOPPING=1")
     started = time.monotonic()
     for watcher in watchers:
         watcher.join()
     if shutdown_jobs is not None:
         shutdown_jobs()
+    if server is not None:
+        server.stop()
     log.info("daemon stopped (%.1fs to finish the messages in hand)",
              time.monotonic() - started)
     return 0

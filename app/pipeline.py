@@ -22,7 +22,7 @@ from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 import effects
-from app import renewals
+from app import metrics, renewals
 from app import statements as bank
 from config.settings import Settings
 from core.errors import BadMessage, Deadline, IntakeError, OverBudget, SourceUnreachable
@@ -40,7 +40,7 @@ from matching.decide import (
 )
 from notifier import outbox
 from notifier.transport import FolderTransport, MailTransport, SmtpTransport
-from store import audit
+from store import audit, operations
 from store.db import Database
 from store.duplicates import prior_payment
 from store.models import (
@@ -72,6 +72,12 @@ class Outcome:
     order_codes: tuple[str, ...] = ()
     already_known: bool = False
     in_progress: bool = False  # another process is processing it: leave it in the source
+
+    @property
+    def deferred(self) -> bool:
+        """Another worker holds the message: leave it where it is (it settles it; if it
+        dies, its claim lapses and the message is taken in again)."""
+        return self.in_progress
 
     @property
     def settlement(self) -> Settlement:
@@ -109,10 +115,13 @@ class Pipeline:
                  transport: MailTransport | None = None) -> None:
         self.settings = settings
         self.db = db
-        self.ocr = ocr
+        self.ocr = metrics.TimedOcr(ocr) if ocr is not None else None
         self.clock = clock
         self.originals = OriginalStore(settings.originals_dir)
         self.transport = transport or _default_transport(settings)
+        self.worker = operations.worker_id()
+        self._heartbeat = ClaimHeartbeat(self)
+        self._holds = db.engine.dialect.name != "sqlite" or settings.service.workers > 1
 
     # --- the story ------------------------------------------------------------------------
 
@@ -127,6 +136,7 @@ class Pipeline:
         return summary
 
     def poll_source(self, source_settings, summary: PollSummary) -> None:  # noqa: ANN001
+        taken = 0
         try:
             source = open_source(source_settings, self.settings.limits)
             try:
@@ -134,7 +144,11 @@ class Pipeline:
                     outcome = self.take_in(incoming)
                     if outcome.in_progress:
                         continue  # its process settles it
-                    source.settle(incoming, outcome.settlement)
+                    try:
+                        source.settle(incoming, outcome.settlement)
+                    finally:
+                        self.settled(incoming)
+                    taken += 1
                     if outcome.already_known:
                         summary.already_known += 1
                     else:
@@ -144,11 +158,57 @@ class Pipeline:
         except SourceUnreachable as exc:
             log.warning("source=%s unreachable: %s", source_settings.name, exc.reason)
             summary.unreachable.append(source_settings.name)
+            self.record_poll(source_settings.name, exc.reason, taken)
+            return
         except (OperationalError, DisconnectionError):
             raise  # the database: nothing can be recorded for any source
         except Exception:  # noqa: BLE001 - a bug in one source's code: the others go on
             log.exception("source=%s: internal error while fetching", source_settings.name)
             summary.failed.append(source_settings.name)
+            self.record_poll(source_settings.name, "internal error while fetching", taken)
+            return
+        self.record_poll(source_settings.name, None, taken)
+
+    def record_poll(self, source: str, error: str | None, taken: int = 0) -> None:
+        """The poll's result for ``status``; never in the way of the intake itself."""
+        if error is not None:
+            metrics.source_error(source)
+        try:
+            with self.db.session() as session:
+                operations.record_poll(session, source, self.clock(), error, taken)
+        except Exception:  # noqa: BLE001 - a status row is not worth a failed poll
+            log.warning("source=%s poll result not recorded", source, exc_info=True)
+
+    def settled(self, incoming: IncomingMessage) -> None:
+        """The message has been moved out of its source (or the move failed and is left to
+        whoever comes next): this worker's hold on it ends."""
+        self._heartbeat.drop((incoming.source, incoming.stable_id))
+        if not self._holds:
+            return
+        try:
+            with self.db.session() as session:
+                operations.release(session, incoming.source, incoming.stable_id)
+        except Exception:  # noqa: BLE001 - the lease ends it anyway
+            log.warning("source=%s id=%s hold not released", incoming.source, incoming.key,
+                        exc_info=True)
+
+    def _hold(self, incoming: IncomingMessage) -> bool:
+        """Several workers on one mailbox: a worker holds a message from before it is read
+        until it has been moved out of the source (``settled``), so no two workers process
+        or move one message. False when another live worker holds it.
+
+        Not for a single worker on SQLite (one machine, one process): the per-attempt claim
+        already keeps a message to it, and the two commits a hold costs are two fsyncs per
+        message there."""
+        if not self._holds:
+            return True
+        with self.db.session() as session:
+            taken = operations.claim(session, incoming.source, incoming.stable_id,
+                                     self.clock(), self.settings.service.claim_lease_seconds,
+                                     self.worker)
+        if taken:
+            self._heartbeat.hold((incoming.source, incoming.stable_id))
+        return taken
 
     def take_in(self, incoming: IncomingMessage) -> Outcome:
         """Processes one message exactly once and returns its committed outcome.
@@ -165,7 +225,19 @@ class Pipeline:
         then, and the message stays in its source for the next poll."""
         started = time.monotonic()
         message_id = peek_message_id(incoming)
-        outcome = self._take_in(incoming, message_id)
+        if not self._hold(incoming):
+            log.info("source=%s id=%s held by another worker: left to it", incoming.source,
+                     incoming.key)
+            return Outcome(0, ReceiptStatus.RECEIVED, "held by another worker",
+                           already_known=True, in_progress=True)
+        try:
+            outcome = self._take_in(incoming, message_id)
+        except BaseException:
+            # the hold stays this worker's until its lease ends: retried here next time
+            self._heartbeat.drop((incoming.source, incoming.stable_id))
+            raise
+        if not outcome.already_known:
+            metrics.message_outcome(outcome.status)
         log.info("source=%s id=%s message_id=%s receipt=%s outcome=%s%s reason=%s took=%.3fs",
                  incoming.source, incoming.key, message_id or "-", outcome.receipt_id,
                  outcome.status + (" (already recorded)" if outcome.already_known else ""),
@@ -404,12 +476,14 @@ class Pipeline:
         prior = self._prior_receipt(session, receipt, reading)
         matching = self.settings.matching
         today = self.clock().date()
-        return _with_watchdog(lambda: decide(
+        decision = _with_watchdog(lambda: decide(
             fields, orders, matching.our_ibans, prior, sender=sender,
             certified_sender=certified, today=today,
             tolerance=matching.underpayment_tolerance, text_source=reading.text_source,
             evidence=reading.evidence, accept_written_claims=matching.accept_written_claims),
             deadline, progress)
+        metrics.match_outcome(decision.outcome)
+        return decision
 
     @staticmethod
     def _candidates(session: Session, reading: Reading,
@@ -545,6 +619,44 @@ def _text(value: str | None) -> str | None:
     if value is None:
         return None
     return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+class ClaimHeartbeat:
+    """Renews the leases of the claims this process holds, every third of a lease, so a
+    long message (pages of OCR) keeps its claim while a dead worker's expires."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.held: set[tuple[str, str]] = set()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def hold(self, key: tuple[str, str]) -> None:
+        with self.lock:
+            self.held.add(key)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._loop, name="claim-heartbeat",
+                                               daemon=True)
+                self.thread.start()
+
+    def drop(self, key: tuple[str, str]) -> None:
+        with self.lock:
+            self.held.discard(key)
+
+    def _loop(self) -> None:
+        lease = self.pipeline.settings.service.claim_lease_seconds
+        while True:
+            time.sleep(max(lease / 3, 0.5))
+            with self.lock:
+                keys = sorted(self.held)
+            if not keys:
+                continue
+            try:
+                with self.pipeline.db.session() as session:
+                    operations.renew(session, keys, self.pipeline.clock(), lease,
+                                     self.pipeline.worker)
+            except Exception:  # noqa: BLE001 - the next beat tries again
+                log.warning("claim leases not renewed", exc_info=True)
 
 
 def _nothing_to_decide_on(reading: Reading) -> bool:

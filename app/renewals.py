@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.provisioning import ProvisioningAdapter, ProvisioningFailed, RenewalRequest, adapter_for
 from config.settings import Settings
 from core.status import OrderStatus, RenewalJobStatus
@@ -105,7 +106,10 @@ def _lease_seconds(settings: Settings, attempts: int) -> float:
 def _claim(session: Session, job_id: int, settings: Settings,
            now: datetime) -> RenewalRequest | None:
     """Takes a due job for this runner, or settles it at once when it cannot be renewed."""
-    job = session.get(RenewalJobRow, job_id)
+    # SKIP LOCKED (PostgreSQL; SQLite ignores it and has one writer at a time anyway): a job
+    # another worker is claiming right now is passed by, not waited for
+    job = session.scalar(select(RenewalJobRow).where(RenewalJobRow.id == job_id)
+                         .with_for_update(skip_locked=True))
     if job is None or job.status != PENDING:
         return None
     taken = session.execute(
@@ -205,3 +209,4 @@ def _fail(session: Session, job: RenewalJobRow, order: OrderRow, reason: str) ->
         audit.change(session, order, "status", RENEWAL_FAILED, reason=reason)
         order.status_reason = reason
     log.error("renewal of order %s failed: %s", order.code, reason)
+    metrics.renewal_failed()

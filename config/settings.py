@@ -114,6 +114,29 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    """``[service]``: the daemon's operator surface and its worker processes."""
+    host: str = "127.0.0.1"
+    metrics_port: int = 9464          # 0: no /healthz, no /metrics
+    workers: int = 1                  # processes taking in messages (``run``)
+    # how long a worker's claim on a message holds before another may take it over (the
+    # worker died); longer than the slowest message takes
+    claim_lease_seconds: float = 120.0
+    retention_days: float = 0.0       # originals older than this are pruned; 0: kept forever
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """``[database]`` beyond the URL: the connection pool (PostgreSQL) and retries."""
+    pool_size: int = 5
+    max_overflow: int = 5
+    pool_timeout_seconds: float = 30.0
+    pool_recycle_seconds: float = 1800.0
+    connect_timeout_seconds: float = 10.0
+    retry_seconds: float = 60.0       # how long a lost connection is retried before giving up
+
+
+@dataclass(frozen=True)
 class ReviewSettings:
     """The accounting review web UI (``review``)."""
 
@@ -144,6 +167,8 @@ class Settings:
     ocr: OcrSettings = field(default_factory=lambda: OcrSettings())
     sender_name: str = "Amministrazione PEC"
     origin: str = "embedded defaults"
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
 
 
 # --- schema: section -> key -> (type, required) -------------------------------------------
@@ -151,7 +176,12 @@ class Settings:
 _STR, _INT, _NUM, _BOOL, _LIST = str, int, float, bool, list
 
 _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
-    "database": {"url": (_STR, False), "url_env": (_STR, False)},
+    "database": {"url": (_STR, False), "url_env": (_STR, False), "pool_size": (_INT, False),
+                 "max_overflow": (_INT, False), "pool_timeout_seconds": (_NUM, False),
+                 "pool_recycle_seconds": (_NUM, False),
+                 "connect_timeout_seconds": (_NUM, False), "retry_seconds": (_NUM, False)},
+    "service": {"host": (_STR, False), "metrics_port": (_INT, False), "workers": (_INT, False),
+                "claim_lease_seconds": (_NUM, False), "retention_days": (_NUM, False)},
     "outbox": {"dir": (_STR, False), "sender_name": (_STR, False)},
     "storage": {"originals_dir": (_STR, False)},
     "smtp": {
@@ -440,6 +470,55 @@ def _ocr(check: _Checker, table: dict) -> OcrSettings:
     return OcrSettings(second_engine=second)
 
 
+def _bounded(check: _Checker, key: str, value: float, low: float, high: float) -> float:
+    if not (low <= value <= high) or value != value:  # NaN, inf and out of range
+        raise check.fail(key, f"must be between {low:g} and {high:g}; got {value!r}")
+    return value
+
+
+def _service(check: _Checker, table: dict) -> ServiceSettings:
+    d = ServiceSettings()
+    host = table.get("host", d.host)
+    if not host.strip():
+        raise check.fail("service.host", "must not be empty")
+    return ServiceSettings(
+        host=host,
+        metrics_port=int(_bounded(check, "service.metrics_port",
+                                  table.get("metrics_port", d.metrics_port), 0, 65535)),
+        workers=int(_bounded(check, "service.workers", table.get("workers", d.workers), 1, 64)),
+        claim_lease_seconds=_bounded(check, "service.claim_lease_seconds",
+                                     table.get("claim_lease_seconds", d.claim_lease_seconds),
+                                     1, 86400),
+        retention_days=_bounded(check, "service.retention_days",
+                                table.get("retention_days", d.retention_days), 0, 36500),
+    )
+
+
+def _database(check: _Checker, table: dict) -> DatabaseSettings:
+    d = DatabaseSettings()
+
+    def get(key: str, low: float, high: float) -> float:
+        return _bounded(check, f"database.{key}", table.get(key, getattr(d, key)), low, high)
+
+    return DatabaseSettings(
+        pool_size=int(get("pool_size", 1, 1000)), max_overflow=int(get("max_overflow", 0, 1000)),
+        pool_timeout_seconds=get("pool_timeout_seconds", 0.1, 3600),
+        pool_recycle_seconds=get("pool_recycle_seconds", 1, 86400),
+        connect_timeout_seconds=get("connect_timeout_seconds", 0.1, 600),
+        retry_seconds=get("retry_seconds", 0, 86400),
+    )
+
+
+DEFAULT_DATABASE_ENV = "PEC_INTAKE_DATABASE_URL"
+
+
+def default_database_url() -> str:
+    """The database when none is configured: ``$PEC_INTAKE_DATABASE_URL`` if set (one
+    PostgreSQL for every command of a host, and the test suite's PostgreSQL pass), else
+    SQLite in var/."""
+    return os.environ.get(DEFAULT_DATABASE_ENV) or "sqlite:///var/intake.sqlite3"
+
+
 def _review(check: _Checker, table: dict) -> ReviewSettings:
     def number(key: str, low: float, high: float) -> float:
         value = table.get(key, getattr(ReviewSettings, key))
@@ -465,7 +544,7 @@ def _review(check: _Checker, table: dict) -> ReviewSettings:
 def embedded_defaults(cwd: Path | None = None) -> Settings:
     base = (cwd or Path.cwd()).resolve()
     return Settings(
-        database_url=_resolve_db_url(base, "sqlite:///var/intake.sqlite3"),
+        database_url=_resolve_db_url(base, default_database_url()),
         sources=(SourceSettings(name="inbox", kind="folder", path=base / "var/inbox"),),
         outbox_dir=base / "var/outbox",
         originals_dir=base / "var/originals",
@@ -483,7 +562,7 @@ def parse_settings(data: dict[str, Any], base: Path, origin: str) -> Settings:
     defaults = embedded_defaults(base)
 
     db = tables["database"]
-    url = _secret(check, db, "database", "url") or "sqlite:///var/intake.sqlite3"
+    url = _secret(check, db, "database", "url") or default_database_url()
     raw_sources = data.get("sources", None)
     if raw_sources is None:
         sources = defaults.sources
@@ -513,6 +592,8 @@ def parse_settings(data: dict[str, Any], base: Path, origin: str) -> Settings:
         ocr=_ocr(check, tables["ocr"]),
         sender_name=outbox.get("sender_name", Settings.sender_name),
         origin=origin,
+        service=_service(check, tables["service"]),
+        database=_database(check, db),
     )
 
 

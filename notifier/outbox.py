@@ -154,6 +154,12 @@ def _claim(session_factory: SessionFactory, mail_id: int, policy: DeliveryPolicy
            now: datetime) -> tuple[str, EmailMessage] | None:
     """Takes a due mail for this deliverer (committed before anything is sent)."""
     with session_factory() as session:
+        # SKIP LOCKED (PostgreSQL): a mail another deliverer is claiming is passed by; the
+        # conditional UPDATE below is the guard on every database
+        locked = session.scalar(select(OutgoingMailRow.id).where(
+            OutgoingMailRow.id == mail_id, due_filter(now)).with_for_update(skip_locked=True))
+        if locked is None:
+            return None
         taken = session.execute(
             update(OutgoingMailRow)
             .where(OutgoingMailRow.id == mail_id, due_filter(now))

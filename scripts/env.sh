@@ -41,7 +41,10 @@ pec_make_venv() {
   fi
   echo "creating the virtual environment $PEC_VENV with $base ($("$base" --version 2>&1))"
   rm -rf "$PEC_VENV"
-  "$base" -m venv "$PEC_VENV"
+  "$base" -m venv --without-pip "$PEC_VENV"
+  # ensurepip apart, so a failure shows pip's own message; tried twice (a busy disk)
+  "$PEC_VENV/bin/python" -m ensurepip --upgrade --default-pip >/dev/null \
+    || "$PEC_VENV/bin/python" -m ensurepip --upgrade --default-pip
   "$PEC_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
 }
 

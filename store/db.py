@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,16 +13,17 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.settings import DatabaseSettings
 from core.errors import ConfigError, StorageError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool: DatabaseSettings | None = None) -> Engine:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         folder = Path(url[len("sqlite:///"):]).parent
         try:
@@ -29,8 +31,19 @@ def make_engine(url: str) -> Engine:
         except OSError as exc:
             raise StorageError(f"database {url}: folder {folder} cannot be created: "
                                f"{exc.strerror or exc}") from None
+    options: dict = {}
+    if not url.startswith("sqlite"):
+        pool = pool or DatabaseSettings()
+        # pre_ping: a connection the server dropped (restart, failover, idle timeout) is
+        # replaced at checkout instead of failing the next unit of work
+        options = {"pool_pre_ping": True, "pool_size": pool.pool_size,
+                   "max_overflow": pool.max_overflow, "pool_timeout": pool.pool_timeout_seconds,
+                   "pool_recycle": pool.pool_recycle_seconds}
+        if url.startswith("postgresql"):
+            options["connect_args"] = {"connect_timeout": max(1, int(
+                pool.connect_timeout_seconds)), "application_name": "pec-intake"}
     try:
-        engine = create_engine(url, future=True)
+        engine = create_engine(url, future=True, **options)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigError(f"database.url: cannot use {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
@@ -129,24 +142,73 @@ _LOCK_KEY = 0x7EC1_1001  # pec-intake's migrations
 class Database:
     """One engine and its session factory; the schema is brought to head on first use."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, settings: DatabaseSettings | None = None) -> None:
+        self.settings = settings or DatabaseSettings()
+        self.engine = make_engine(url, self.settings)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._ready = False
         self._lock = threading.Lock()
 
-    def ensure_schema(self) -> None:
+    def ping(self) -> None:
+        """Raises when the database does not answer (``/healthz``)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def _wait_for_database(self) -> None:
+        deadline = time.monotonic() + self.settings.retry_seconds
+        delay = 0.5
+        while True:
+            try:
+                self.ping()
+                return
+            except OperationalError as exc:
+                if time.monotonic() + delay > deadline:
+                    return  # migrate() reports it, with the URL (StorageError)
+                log.warning("database unreachable, retrying in %.1fs: %s", delay,
+                            str(exc.orig or exc).splitlines()[0])
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _connect_with_retry(self, session: Session) -> None:
+        """Opens the unit of work's connection; a database that is down or restarting
+        is waited for (with backoff, up to ``database.retry_seconds``) instead of failing
+        the work at once. A connection lost in the middle of a unit of work rolls it back
+        (nothing half-done is kept) and the caller's next attempt comes here."""
+        deadline = time.monotonic() + self.settings.retry_seconds
+        delay = 0.5
+        while True:
+            try:
+                session.connection()
+                return
+            except (OperationalError, DBAPIError) as exc:
+                if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError) \
+                        and not exc.connection_invalidated:
+                    raise
+                session.rollback()
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database unreachable, retrying in %.1fs: %s", delay,
+                            str(exc.orig or exc).splitlines()[0])
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def ensure_schema(self, wait: bool = True) -> None:
         with self._lock:  # the daemon's source threads may all start at once
             if not self._ready:
+                if wait:
+                    self._wait_for_database()
                 migrate(self.engine)
                 self._ready = True
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back if it raises."""
-        self.ensure_schema()
+    def session(self, wait: bool = True) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back if it raises.
+        ``wait=False``: a database that is down fails at once (a health check, a scrape)."""
+        self.ensure_schema(wait)
         session = self._sessions()
         try:
+            if wait:
+                self._connect_with_retry(session)
             yield session
             session.commit()
         except BaseException:

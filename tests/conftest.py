@@ -1,10 +1,17 @@
-"""Shared test helpers: a working folder per test and the CLI run in-process or for real."""
+"""Shared test helpers: a working folder per test and the CLI run in-process or for real.
+
+Every test that touches the database through ``workdir`` or ``database_url`` runs twice:
+on SQLite and on a real PostgreSQL (Debian's server, started once per test session in a
+temporary folder; a fresh database per test). ``PEC_TEST_DATABASES=sqlite`` (or
+``postgresql``) runs one of the two; ``@pytest.mark.sqlite_only`` keeps a test that is about
+SQLite itself (its file, its defaults) to the first."""
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +21,52 @@ from app.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
+DATABASE_ENV = "PEC_INTAKE_DATABASE_URL"  # config.settings.DEFAULT_DATABASE_ENV
+BACKENDS = [b.strip() for b in os.environ.get("PEC_TEST_DATABASES",
+                                              "sqlite,postgresql").split(",") if b.strip()]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: about SQLite itself; no PostgreSQL pass")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_backend" in metafunc.fixturenames:
+        backends = BACKENDS
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            backends = [b for b in BACKENDS if b == "sqlite"] or ["sqlite"]
+        metafunc.parametrize("db_backend", backends, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # noqa: ANN201
+    """One throwaway PostgreSQL for the session (tests/servers/postgres.py)."""
+    from tests.servers.postgres import PostgresServer, postgres_bin
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL not installed (scripts/test.sh installs it)")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def db_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``sqlite`` or ``postgresql``; for the latter a fresh database, which the embedded
+    defaults (and every command the test runs) then use through $PEC_INTAKE_DATABASE_URL."""
+    backend = getattr(request, "param", "sqlite")
+    monkeypatch.delenv(DATABASE_ENV, raising=False)
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        monkeypatch.setenv(DATABASE_ENV, server.create_database(name))
+        request.addfinalizer(lambda: server.drop_database(name))
+    return backend
+
+
+@pytest.fixture
+def database_url(db_backend: str, tmp_path: Path) -> str:
+    """A fresh, empty database of the test's backend."""
+    return os.environ.get(DATABASE_ENV) or f"sqlite:///{tmp_path}/test.sqlite3"
 
 
 @dataclass
@@ -30,7 +83,7 @@ class CliResult:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_backend: str) -> Path:
     """An empty folder as the current directory: the embedded defaults live in it."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PEC_INTAKE_CONFIG", raising=False)

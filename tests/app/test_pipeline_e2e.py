@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import email
 import email.policy
-import sqlite3
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
 from app.pipeline import Pipeline
 from config.settings import embedded_defaults
 from intake.sources.base import IncomingMessage
 from store.db import Database
+from tests.conftest import DATABASE_ENV
 from tests.factories.scenario import inbox_items, write_scenario
 
 NOW = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
@@ -27,10 +29,16 @@ def day(workdir: Path, cli):  # noqa: ANN001, ANN201
 
 
 def snapshot(db_path: Path) -> dict[str, list]:
-    with sqlite3.connect(db_path) as conn:
-        tables = [r[0] for r in conn.execute(
-            "select name from sqlite_master where type='table' order by name")]
-        return {t: conn.execute(f"select * from {t} order by 1").fetchall() for t in tables}
+    """Every table's rows, on the test's database (SQLite file, or the PostgreSQL pass's)."""
+    engine = create_engine(os.environ.get(DATABASE_ENV) or f"sqlite:///{db_path}")
+    try:
+        with engine.connect() as conn:
+            tables = sorted(inspect(conn).get_table_names())
+            # source_polls records when each poll ran (for ``status``): not a business change
+            return {t: conn.execute(text(f"select * from {t} order by 1")).fetchall()
+                    for t in tables if t != "source_polls"}
+    finally:
+        engine.dispose()
 
 
 def test_every_receipt_ends_where_a_person_would_put_it(day: Path, cli) -> None:  # noqa: ANN001

@@ -10,6 +10,9 @@ from config.settings import embedded_defaults, load_settings
 from core.errors import ConfigError
 from tests.conftest import run_subprocess
 
+# settings, not storage: the embedded defaults name SQLite; no PostgreSQL pass
+pytestmark = pytest.mark.sqlite_only
+
 CONTRACT_EXAMPLE = """
 [database]
 url = "sqlite:///var/intake.sqlite3"

@@ -35,8 +35,8 @@ def clock() -> datetime:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'effects.sqlite3'}", sources=(),
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(database_url=database_url, sources=(),
                     outbox_dir=tmp_path / "outbox", originals_dir=tmp_path / "originals")
 
 

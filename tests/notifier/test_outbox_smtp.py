@@ -27,8 +27,8 @@ POLICY = outbox.DeliveryPolicy(sender="amministrazione@example.it",
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path}/outbox.sqlite3")
+def db(database_url: str) -> Database:
+    database = Database(database_url)
     yield database
     database.dispose()
 

@@ -22,9 +22,9 @@ NO_CODE = "Buongiorno,\nho pagato il rinnovo ieri con bonifico di euro 10,89.\nM
 
 
 @pytest.fixture
-def intake(tmp_path: Path):  # noqa: ANN201
+def intake(tmp_path: Path, database_url: str):  # noqa: ANN201
     settings = parse_settings({
-        "database": {"url": "sqlite:///intake.sqlite3"},
+        "database": {"url": database_url},
         "sources": [{"name": "amministrazione", "kind": "folder", "path": "in"},
                     {"name": "fax", "kind": "folder", "path": "fax", "fax_gateway": True}],
     }, tmp_path, "test.toml")

@@ -52,10 +52,19 @@ class PostgresServer:
                   "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions")
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
                    f"-c unix_socket_directories={self.root} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
-        self._run(f"{self.bin}/pg_ctl", "-D", data, "-l", f"{self.root}/pg.log", "-o", options,
-                  "-w", "-t", "30", "start")
+                   "-c synchronous_commit=off -c full_page_writes=off "
+                   "-c max_connections=200 -c shared_buffers=32MB")
+        self._options = options
+        self.resume()
         return self
+
+    def pause(self) -> None:
+        """Stops the server (its data stays): what a client sees in a restart or failover."""
+        self._run(f"{self.bin}/pg_ctl", "-D", f"{self.root}/data", "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._run(f"{self.bin}/pg_ctl", "-D", f"{self.root}/data", "-l", f"{self.root}/pg.log",
+                  "-o", self._options, "-w", "-t", "30", "start")
 
     def create_database(self, name: str) -> str:
         import psycopg
@@ -63,6 +72,15 @@ class PostgresServer:
                              dbname="postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        import psycopg
+        try:
+            with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
+                                 dbname="postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except psycopg.Error:
+            pass  # the server goes at the end of the session anyway
 
     def stop(self) -> None:
         try:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -26,8 +25,8 @@ NOW = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    db = Database(f"sqlite:///{tmp_path / 'orders.sqlite3'}")
+def db(database_url: str) -> Database:
+    db = Database(database_url)
     specs = [
         OrderSpec("RLM95055", Decimal("10.89"), "Mario Rossi", "mario@example.com",
                   pec_address="mario.rossi@pec.example.it"),
@@ -66,6 +65,7 @@ def test_a_code_read_is_returned_whatever_its_status(db: Database) -> None:
     assert found["RLM95057"].status == "paid"
 
 
+@pytest.mark.sqlite_only  # SQLite's EXPLAIN QUERY PLAN
 @pytest.mark.parametrize("sql", [
     "SELECT * FROM orders WHERE code IN ('RLM95055') OR (code IN ({codes}) "
     "AND status = 'pending' AND amount = 10.89)",

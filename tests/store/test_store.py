@@ -16,8 +16,8 @@ from store.orderbook import OrderNoLongerPending, mark_paid
 from store.originals import OriginalStore
 
 
-def test_migrations_create_every_table_and_are_idempotent(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path}/a.db")
+def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> None:
+    db = Database(database_url)
     before, after = migrate(db.engine)
     assert before is None and after == head_revision(db.engine)
     assert migrate(db.engine) == (after, after)
@@ -48,8 +48,8 @@ def _order(session) -> OrderRow:  # noqa: ANN001
     return row
 
 
-def test_audited_change_records_who_what_and_why(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path}/a.db")
+def test_audited_change_records_who_what_and_why(database_url: str) -> None:
+    db = Database(database_url)
     with db.session() as session:
         row = _order(session)
         audit.change(session, row, "customer_email", "b@example.com", reason="typo",
@@ -63,9 +63,9 @@ def test_audited_change_records_who_what_and_why(tmp_path: Path) -> None:
         assert entry.at.tzinfo is not None
 
 
-def test_an_order_is_paid_once_only(tmp_path: Path) -> None:
+def test_an_order_is_paid_once_only(database_url: str) -> None:
     from datetime import datetime
-    db = Database(f"sqlite:///{tmp_path}/a.db")
+    db = Database(database_url)
     now = datetime(2026, 3, 16, tzinfo=UTC)
     with db.session() as session:
         _order(session)
