@@ -398,3 +398,26 @@ def test_lines_for_several_orders_for_support_on_another_account_and_reversed(
     assert orders["RLM95055"]["paid_amount"] == "10.89"  # each at its own price
     assert "KVIS" in orders["RLM95070"]["status_reason"]
     assert any(k.startswith("payment-received-support:RLM95070:line-") for k in _mails(workdir))
+
+
+def test_a_person_works_the_bank_lines_from_the_command_line(workdir: Path, cli) -> None:  # noqa: ANN001
+    args = _world(workdir, cli)
+    cli(*args, "statements", "import", _write(workdir, "day1.xml", camt(DAY_ONE)))
+    lines = _lines(cli, args)
+    short, romano = lines[COLOMBO_SHORT.reference], lines[ROMANO_NO_CODE.reference]
+    done = cli(*args, "statements", "match", str(short["id"]), "RLM95059", "--by", "anna",
+               "--reason", "commissione trattenuta dalla banca")
+    assert done.code == 0 and done.out.strip() == f"line {short['id']}: matched (RLM95059)"
+    again = cli(*args, "statements", "match", str(short["id"]), "RLM95059")
+    assert again.code == 2 and "not unmatched" in again.err
+    missing = cli(*args, "statements", "match", str(romano["id"]), "RLM99999")
+    assert missing.code == 2 and "no order RLM99999" in missing.err
+    assert cli(*args, "statements", "dismiss", str(romano["id"]), "--reason",
+               "giroconto").code == 0
+    lines = _lines(cli, args)
+    assert lines[COLOMBO_SHORT.reference]["status"] == "matched"
+    assert "matched by anna: commissione" in lines[COLOMBO_SHORT.reference]["reason"]
+    assert _lines(cli, args, "ignored")[ROMANO_NO_CODE.reference]["reason"] == \
+        "dismissed by cli: giroconto"
+    order = _orders(cli, args)["RLM95059"]
+    assert (order["status"], order["paid_amount"]) == ("paid", "9.89")
