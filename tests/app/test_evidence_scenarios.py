@@ -9,6 +9,7 @@ of one order out of order).
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from sqlalchemy import select, update
 from review import queue
 from store.db import Database
 from store.models import OrderRow, OutgoingMailRow
-from tests.conftest import ROOT, run_subprocess
+from tests.conftest import DATABASE_ENV, ROOT, run_subprocess
 from tests.factories.receipts import (
     OUR_IBAN,
     MailSpec,
@@ -42,6 +43,12 @@ ROSSI = OrderSpec("RLM95055", Decimal("10.89"), "Mario Rossi", "mario.rossi@exam
                   expiry_date=EXPIRY)
 BIANCHI = OrderSpec("RLM95056", Decimal("21.78"), "Giulia Bianchi",
                     "giulia.bianchi@example.com", expiry_date=EXPIRY)
+
+
+def database_url(workdir: Path) -> str:
+    """The database the commands use: PostgreSQL when the test runs on it, else the
+    embedded defaults' SQLite file."""
+    return os.environ.get(DATABASE_ENV) or f"sqlite:///{workdir}/var/intake.sqlite3"
 
 
 def bank_pdf(*lines: str) -> bytes:
@@ -216,7 +223,7 @@ def test_5_two_customers_with_the_same_logo_both_pay_and_a_copy_is_a_duplicate(o
     assert third["status"] == "duplicate" and third["duplicate_of"] == first["id"]
     assert [r["id"] for r in receipts(cli, "duplicate")] == [third["id"]]
     assert {o["status"] for o in orders(cli).values()} == {"paid"}
-    db = Database(f"sqlite:///{workdir}/var/intake.sqlite3")
+    db = Database(database_url(workdir))
     with db.session() as session:  # the review queue counts what it set aside
         page = queue.queue_page(session, queue.QueueFilters(), today=date.today(),
                                 page_size=10, urgent_days=14)
@@ -268,7 +275,7 @@ def test_6_a_far_expiry_never_crashes_a_decision_or_the_renewal_run(workdir: Pat
                       expiry_date=EXPIRY)
     (workdir / "orders.csv").write_text(orders_csv([ROSSI, BIANCHI, third]))
     run("orders", "import", "orders.csv")
-    db = Database(f"sqlite:///{workdir}/var/intake.sqlite3")
+    db = Database(database_url(workdir))
     with db.session() as session:
         for code, far in (("RLM95055", "9999-12-31"), ("RLM95056", "9999-06-30")):
             session.execute(update(OrderRow).where(OrderRow.code == code).values(
