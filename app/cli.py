@@ -91,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     statements_list = leaf(statements, "list", "list the statements' credit lines")
     statements_list.add_argument("--json", action="store_true")
     statements_list.add_argument("--status")
+    statements_match = leaf(statements, "match", "a person's match: bank line ID paid these "
+                                                 "orders")
+    statements_match.add_argument("id", type=int)
+    statements_match.add_argument("codes", nargs="+")
+    statements_match.add_argument("--by", default="cli")
+    statements_match.add_argument("--reason")
+    statements_dismiss = leaf(statements, "dismiss", "not a customer's payment: ignored")
+    statements_dismiss.add_argument("id", type=int)
+    statements_dismiss.add_argument("--reason", required=True)
+    statements_dismiss.add_argument("--by", default="cli")
 
     extract = leaf(commands, "extract", "read payment fields from files")
     extract.add_argument("files", nargs="+")
@@ -208,6 +218,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from app import commands_statements as cs
             if args.statements_command == "import":
                 return cs.statements_import(settings, db, args.files)
+            if args.statements_command == "match":
+                return cs.statements_match(settings, db, args.id, args.codes, args.by,
+                                           args.reason)
+            if args.statements_command == "dismiss":
+                return cs.statements_dismiss(db, args.id, args.reason, args.by)
             return cs.statements_list(db, args.status, as_json=args.json)
         if args.command == "users":
             if args.users_command == "add":

@@ -221,7 +221,7 @@ def extract_one(path: str, settings: Settings, ocr: Any) -> dict[str, Any]:
 
 
 def extract(settings: Settings, files: Iterable[str], as_json: bool) -> int:
-    ocr = default_ocr()
+    ocr = default_ocr(settings.ocr.second_engine)
     for path in files:
         try:
             result = extract_one(path, settings, ocr)
@@ -247,7 +247,7 @@ def _print_fields(result: dict[str, Any]) -> None:
 
 def _pipeline(settings: Settings, db: Database):  # noqa: ANN202
     from app.pipeline import Pipeline
-    return Pipeline(settings, db, ocr=default_ocr())
+    return Pipeline(settings, db, ocr=default_ocr(settings.ocr.second_engine))
 
 
 pipeline_for = _pipeline

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,37 @@ def statements_list(db: Database, status: str | None, as_json: bool) -> int:
     from app.commands import _print_table
     _print_table(items, columns)
     return 0
+
+
+def statements_match(settings: Settings, db: Database, line_id: int, codes: list[str],
+                     by: str, reason: str | None) -> int:
+    """A person's decision that bank line ``line_id`` paid ``codes`` (as the review UI's
+    "Abbina"; a script names its orders deliberately, so a different amount is recorded,
+    not asked)."""
+    from review.errors import ReviewError
+    from review.statements import match_line
+    try:
+        with db.session() as session:
+            done = match_line(session, settings, _now, line_id, codes, actor=by,
+                              reason=reason, confirmed=True)
+    except ReviewError as exc:
+        raise ConfigError(f"statements match: {exc.reason}") from None
+    print(f"line {line_id}: matched ({', '.join(done)})")
+    return 0
+
+
+def statements_dismiss(db: Database, line_id: int, reason: str, by: str) -> int:
+    """Not a customer's payment: the line becomes ``ignored`` with the reason."""
+    from review.errors import ReviewError
+    from review.statements import dismiss_line
+    try:
+        with db.session() as session:
+            dismiss_line(session, _now, line_id, actor=by, reason=reason)
+    except ReviewError as exc:
+        raise ConfigError(f"statements dismiss: {exc.reason}") from None
+    print(f"line {line_id}: ignored")
+    return 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -327,7 +327,8 @@ class Pipeline:
                 session, receipt, decision, settings=self.settings, clock=self.clock,
                 amount=reading.fields.amount, reason=reason, actor=actor)
             # the bank's lines of this payment, already imported, are joined to the proof
-            bank.after_proof(session, receipt, reading.fields, decision, self.clock())
+            bank.after_proof(session, receipt, reading.fields, decision, self.clock(),
+                             self.settings.matching.our_ibans)
             receipt.claimed_by = receipt.claimed_at = None
             progress.stage = "commit"
             outcome = Outcome(receipt.id, applied.status, applied.reason, applied.order_codes)

@@ -184,6 +184,11 @@ def line_fields(line: StatementLineRow, settings: Settings,
     return fields
 
 
+def _on_our_account(line: StatementLineRow, our_ibans: tuple[str, ...]) -> bool:
+    """A line of one of our accounts (or of an export that names none, BancoPosta's)."""
+    return not _is_iban(line.account) or line.account in our_ibans
+
+
 def _is_iban(account: str) -> bool:
     return len(account) >= 15 and account[:2].isalpha() and account[2:4].isdigit()
 
@@ -350,11 +355,11 @@ def _prior(session: Session, line: StatementLineRow, why: str) -> PriorReceipt:
 
 
 def after_proof(session: Session, receipt: MessageRow, fields: PaymentFields,
-                decision: MatchDecision, now: datetime) -> None:
+                decision: MatchDecision, now: datetime, our_ibans: tuple[str, ...]) -> None:
     """After a proof's decision was applied: the lines of the same payment are joined to
     it (a line that paid gets its proof; an unmatched line with its reference confirms)."""
     note_duplicate_of_line(session, receipt, decision)
-    join_lines(session, receipt, fields, decision, now)
+    join_lines(session, receipt, fields, decision, now, our_ibans)
 
 
 def note_duplicate_of_line(session: Session, receipt: MessageRow,
@@ -373,7 +378,9 @@ def gate(session: Session, settings: Settings, fields: PaymentFields,
     that line is already here (same reference and amount)."""
     if settings.matching.paid_on != "statement" or decision.outcome not in RECORDED:
         return decision
-    if store.lines_with_reference(session, fields.transfer_ref, fields.amount):
+    ours = settings.matching.our_ibans
+    if any(_on_our_account(line, ours) for line in
+           store.lines_with_reference(session, fields.transfer_ref, fields.amount)):
         return decision
     return replace(decision, outcome=AWAITING_BANK, flags=(),
                    reason=f"waits for the bank's statement line (paid_on = statement): "
@@ -381,13 +388,13 @@ def gate(session: Session, settings: Settings, fields: PaymentFields,
 
 
 def join_lines(session: Session, receipt: MessageRow, fields: PaymentFields,
-               decision: MatchDecision, now: datetime) -> None:
+               decision: MatchDecision, now: datetime, our_ibans: tuple[str, ...]) -> None:
     """A proof that paid: the lines already imported with its reference and amount, still
     unmatched, become its bank confirmation."""
     if decision.outcome not in RECORDED:
         return
     for line in store.lines_with_reference(session, fields.transfer_ref, fields.amount):
-        if line.status != UNMATCHED:
+        if line.status != UNMATCHED or not _on_our_account(line, our_ibans):
             continue
         reason = (f"joined to receipt #{receipt.id}: same reference {fields.transfer_ref} "
                   f"and amount {euro(line.amount)}")

@@ -72,6 +72,17 @@ class RenewalSettings:
 PAID_ON = ("proof", "statement", "proof_then_statement")
 
 
+OCR_SECOND_ENGINE = ("always", "doubtful", "off")
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """The second OCR engine (PP-OCR) beside Tesseract: on every image page (``always``),
+    only where Tesseract's reading is doubtful (``doubtful``), or never (``off``)."""
+
+    second_engine: str = "always"
+
+
 @dataclass(frozen=True)
 class MatchingSettings:
     underpayment_tolerance: Decimal = Decimal("0.00")
@@ -153,6 +164,7 @@ class Settings:
     matching: MatchingSettings = field(default_factory=MatchingSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    ocr: OcrSettings = field(default_factory=lambda: OcrSettings())
     sender_name: str = "Amministrazione PEC"
     origin: str = "embedded defaults"
     service: ServiceSettings = field(default_factory=ServiceSettings)
@@ -193,6 +205,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "ocr_seconds_per_page": (_NUM, False), "message_seconds": (_NUM, False),
         "max_pdf_inflated_bytes": (_INT, False), "max_text_chars": (_INT, False),
     },
+    "ocr": {"second_engine": (_STR, False)},
     "review": {
         "host": (_STR, False), "port": (_INT, False), "secret_key_env": (_STR, False),
         "undo_seconds": (_NUM, False), "session_hours": (_NUM, False),
@@ -449,6 +462,14 @@ def _limits(check: _Checker, table: dict) -> LimitSettings:
     return LimitSettings(**values)
 
 
+def _ocr(check: _Checker, table: dict) -> OcrSettings:
+    second = table.get("second_engine", OcrSettings.second_engine)
+    if second not in OCR_SECOND_ENGINE:
+        raise check.fail("ocr.second_engine", f"must be one of {', '.join(OCR_SECOND_ENGINE)}; "
+                                              f"got {second!r}")
+    return OcrSettings(second_engine=second)
+
+
 def _bounded(check: _Checker, key: str, value: float, low: float, high: float) -> float:
     if not (low <= value <= high) or value != value:  # NaN, inf and out of range
         raise check.fail(key, f"must be between {low:g} and {high:g}; got {value!r}")
@@ -568,6 +589,7 @@ def parse_settings(data: dict[str, Any], base: Path, origin: str) -> Settings:
         matching=_matching(check, tables["matching"]),
         limits=_limits(check, tables["limits"]),
         review=_review(check, tables["review"]),
+        ocr=_ocr(check, tables["ocr"]),
         sender_name=outbox.get("sender_name", Settings.sender_name),
         origin=origin,
         service=_service(check, tables["service"]),

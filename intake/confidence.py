@@ -177,9 +177,16 @@ def combine_engines(first_text: str, second_text: str) -> PaymentFields:
         _combine_field(result, name, first, second, first_text, second_text)
     if result.method == "unknown":
         result.method = second.method
-    result.mailboxes = list(dict.fromkeys(first.mailboxes + second.mailboxes))
+    result.mailboxes = _combine_mailboxes(first.mailboxes, second.mailboxes)
     result.doubts = _combine_doubts(result, first, second)
     return result
+
+
+def _combine_mailboxes(first: list[str], second: list[str]) -> list[str]:
+    """Addresses both engines read; else one engine's (an address one engine misread, or
+    glued to the words around it, is read by the other differently)."""
+    both = [m for m in first if m in second]
+    return both or list(first) or list(second)
 
 
 def _combine_doubts(result: PaymentFields, first: PaymentFields,

@@ -351,7 +351,9 @@ def _joined_over_line(text: str, end: int, digits: str) -> str | None:
 # --- amounts -----------------------------------------------------------------------------
 
 _AMOUNT = re.compile(
-    r"(?<![\d.,])(?P<sign>-\s?)?(?:(?P<cur1>EUR|€|euro)\s?)?"
+    # a dash glued to the word before ('Importo del bonifico- 323,53': a table's leader
+    # read by OCR) is no minus sign
+    r"(?<![\d.,])(?P<sign>(?<![A-Za-z])-\s?)?(?:(?P<cur1>EUR|€|euro)\s?)?"
     r"(?P<num>\d{1,3}(?:\.\d{3})+,\d{2}|\d{1,3}(?:'\d{3})+,\d{2}|\d+,\d{2}"
     r"|\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2})"
     r"(?![\d]|[.,]\d|:\d)(?P<tsign>-(?=\s|$))?(?:\s?(?P<cur2>EUR|€|euro))?",
@@ -781,7 +783,8 @@ _REFERENCES = [
     (re.compile(r"(?:codice|numero|n\.)\s+(?:di\s+)?riferimento\s*[:.\-]?\s*"
                 r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
     (re.compile(r"end\s*to\s*end\s*(?:id)?\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
-    (re.compile(r"(?:assegno|cheque)\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
+    (re.compile(r"(?:assegno|cheque)(?:\s+(?:bancario|circolare|postale|non\s+trasferibile))?"
+                r"\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
                 re.I), 0.85),
     (re.compile(r"\b(VCY[A-Z]?\s*\d{3,})", re.I), 0.8),
 ]
@@ -887,7 +890,7 @@ def find_payment_date(lines: list[str]) -> tuple[date, Evidence] | None:
 _PAYER_LABEL = re.compile(
     r"(?:^|\b)(?:nome\s+(?:e\s+cognome\s+)?(?:dell.)?ordinante|ordinante|eseguito\s+da|"
     r"versante|pagatore|debitore|intestatario\s+(?:del\s+)?conto(?:\s+di\s+addebito)?|"
-    r"titolare\s+(?:del\s+)?conto|emittente|traente)\b\s*[:\-]?\s*(.*)$",
+    r"titolare(?:\s+(?:del\s+)?conto)?|intestatario|emittente|traente)\b\s*[:\-]?\s*(.*)$",
     re.IGNORECASE)
 _NAME_STOP = re.compile(
     r"\s{2,}|\s(?:iban|c\.?f\.?|codice|indirizzo|via|conto|banca|beneficiario|importo|"
@@ -913,6 +916,11 @@ _CLOSING = re.compile(r"^(?:cordiali|distinti|i\s+migliori)?\s*salut[ie]|^in\s+f
                       r"^con\s+osservanza", re.IGNORECASE)
 
 
+# a bank's letter is signed by its branch, not by the payer
+_INSTITUTION = re.compile(r"\b(?:banca|banco|filiale|servizio|ufficio|s\.?p\.?a\.?|"
+                          r"poste\s+italiane|credit|bank)\b", re.IGNORECASE)
+
+
 def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
     """A labelled payer ('Ordinante: ...', label over value too); else the signature under a
     letter's closing formula ('Distinti saluti' / name), as in cheque letters and emails."""
@@ -931,7 +939,8 @@ def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
     for index, line in enumerate(lines[:-1]):
         if _CLOSING.search(line):
             name = _clean_name(lines[index + 1])
-            if name and len(name.split()) >= 2 and not re.search(r"[@:]", name):
+            if name and len(name.split()) >= 2 and not re.search(r"[@:]", name) \
+                    and not _INSTITUTION.search(name):
                 return name, _evidence(lines, index + 1, 0.5)
     return None
 

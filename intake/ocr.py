@@ -508,10 +508,13 @@ def _has_language(lang: str) -> bool:
         return False
 
 
-def available_engine() -> TesseractEngine | None:
-    """The shared engine, or None when the tesseract binary or its Italian data is missing."""
+def available_engine(second: str | None = None) -> TesseractEngine | None:
+    """The shared engine, or None when the tesseract binary or its Italian data is missing;
+    ``second`` sets its PP-OCR policy (kept off when rapidocr-onnxruntime is missing)."""
     global _ENGINE
     if _ENGINE is not None:
+        if second is not None:
+            _ENGINE.second = second if second == OFF or ppocr_available() else OFF
         return _ENGINE
     if shutil.which("tesseract") is None:
         log.warning("tesseract is not installed: images and scanned PDFs need OCR")
@@ -519,5 +522,5 @@ def available_engine() -> TesseractEngine | None:
     if not _has_language(LANG):
         log.warning("tesseract has no '%s' language data (tesseract-ocr-ita)", LANG)
         return None
-    _ENGINE = TesseractEngine()
+    _ENGINE = TesseractEngine(second=second or ALWAYS)
     return _ENGINE

@@ -285,11 +285,16 @@ def check_pdf_streams(data: bytes, limit: int, name: str) -> None:
             continue
         if data[match.start() - 3:match.start()] == b"end":
             continue  # "endstream"
-        inflater = zlib.decompressobj()
         end = data.find(b"endstream", start)
-        chunk = data[start:end if end > 0 else len(data)]
+        pending = data[start:end if end > 0 else len(data)]
+        inflater = zlib.decompressobj()
         try:
-            total += len(inflater.decompress(chunk, limit - total + 1))
+            while pending and total <= limit:  # 1 MiB at a time, counted and dropped
+                out = inflater.decompress(pending, 1 << 20)
+                total += len(out)
+                pending = inflater.unconsumed_tail
+                if not out:
+                    break
         except zlib.error:
             continue  # not Flate, or damaged: the library decides
         if total > limit:
@@ -339,10 +344,11 @@ def _tightest(words: list[WordBox], wanted: str) -> list[WordBox]:
     return words
 
 
-def default_ocr() -> OcrEngine | None:
-    """The Tesseract engine when it is installed, else None (documents then need OCR)."""
+def default_ocr(second_engine: str | None = None) -> OcrEngine | None:
+    """The Tesseract engine when it is installed, else None (documents then need OCR);
+    ``second_engine`` sets its PP-OCR policy (``[ocr] second_engine``)."""
     try:
         from intake.ocr import available_engine
     except ImportError:
         return None
-    return available_engine()
+    return available_engine(second_engine)

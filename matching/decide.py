@@ -203,8 +203,9 @@ def _choose(r: _Receipt, our_ibans: Sequence[str]) -> tuple[list[Assessment], st
                       "automatically" + _details(r.assessed[:3]))
     claims_payment = bool(r.reads) or fields.amount is not None  # not a mere question
     if r.evidence == CLAIM and claims_payment and not r.accept_written_claims:
+        missing = "; no amount found" if fields.amount is None else ""  # the reviewer's gap too
         raise _Review(f"{NO_BANK_DOCUMENT}: only the customer's own text says it was paid; "
-                      "the bank's confirmation is needed" + _details(r.assessed[:3]),
+                      "the bank's confirmation is needed" + missing + _details(r.assessed[:3]),
                       request=ASK_BANK_DOCUMENT)
     if fields.iban and fields.iban not in our_ibans:
         raise _Review(f"paid to IBAN {fields.iban}, which is not ours; never paid "

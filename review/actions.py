@@ -348,6 +348,13 @@ def undo(session: Session, ctx: ReviewContext, message_id: int, *, actor: str) -
         raise Conflict(f"receipt {message_id}: the undo window closed at "
                        f"{action.undo_until}", "Il tempo per annullare è scaduto.")
     details = action.details or {}
+    moved_on = [link.order.code for link in receipt.orders
+                if link.order.status not in ("paid", "support")]
+    if moved_on:
+        raise Conflict(f"receipt {message_id}: order(s) {', '.join(moved_on)} moved on since "
+                       "the match; the match stands",
+                       f"Gli ordini {', '.join(moved_on)} sono già andati avanti: "
+                       "l'abbinamento non si può più annullare.")
     for mail_id in details.get("mail_ids", []):
         done = session.execute(update(OutgoingMailRow).where(
             OutgoingMailRow.id == mail_id, OutgoingMailRow.status == "queued",

@@ -11,6 +11,7 @@ soonest expiry first; then the rest, oldest first.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,7 @@ from store.models import ExtractionRow, MatchDecisionRow, MessageRow, OrderRow
 from store.reviews import ReceiptReviewRow
 
 UNMATCHED = "unmatched"
+METHODS = ("bonifico", "bollettino", "assegno", "carta", "unknown")  # CONTRACT.md's methods
 SYNC_BATCH = 500
 
 # reason kinds, in the order they are tested (the first that fits names the receipt)
@@ -251,7 +253,8 @@ def _day_start(day: date) -> datetime:
 
 
 def queue_page(session: Session, filters: QueueFilters, *, today: date, page_size: int,
-               urgent_days: int, sync_first: bool = True) -> QueuePage:
+               urgent_days: int, sync_first: bool = True,
+               sources: Sequence[str] = ()) -> QueuePage:
     """Three queries whatever the page size: counts by reason (and sources, methods), the
     filtered count, the page itself (and ``sync``'s one when nothing is new)."""
     if sync_first:
@@ -259,22 +262,22 @@ def queue_page(session: Session, filters: QueueFilters, *, today: date, page_siz
     joined = and_(ReceiptReviewRow.message_id == MessageRow.id)
     cutoff = today + timedelta(days=urgent_days)
     urgent = case((ReceiptReviewRow.expiry_date <= cutoff, 0), else_=1)
-    base_all = select(func.count(), ReceiptReviewRow.reason_kind, MessageRow.source,
-                      ReceiptReviewRow.method, func.min(ReceiptReviewRow.queued_at)).select_from(
-        MessageRow).join(ReceiptReviewRow, joined).where(MessageRow.status == UNMATCHED) \
-        .group_by(ReceiptReviewRow.reason_kind, MessageRow.source, ReceiptReviewRow.method)
-    groups = session.execute(base_all).all()
+    groups = session.execute(
+        select(func.count(), ReceiptReviewRow.reason_kind, func.min(ReceiptReviewRow.queued_at))
+        .select_from(MessageRow).join(ReceiptReviewRow, joined)
+        .where(MessageRow.status == UNMATCHED).group_by(ReceiptReviewRow.reason_kind)).all()
+    counts = {kind: n for n, kind, _oldest in groups}
     # duplicates leave the queue but stay counted: a false one is a payment nobody sees
     duplicates = session.scalar(select(func.count()).select_from(MessageRow).where(
         MessageRow.status == "duplicate")) or 0
-    counts: dict[str, int] = {}
-    for n, kind, _source, _method, _oldest in groups:
-        counts[kind] = counts.get(kind, 0) + n
     waiting = sum(counts.values())
-    oldest = min((g[4] for g in groups if g[4] is not None), default=None)
+    oldest = min((g[2] for g in groups if g[2] is not None), default=None)
     conds = _conditions(filters)
-    total = session.scalar(select(func.count()).select_from(MessageRow).join(
-        ReceiptReviewRow, joined).where(*conds)) or 0
+    if len(conds) == 1:  # no filter but the status: the whole queue, counted above
+        total = waiting
+    else:
+        total = session.scalar(select(func.count()).select_from(MessageRow).join(
+            ReceiptReviewRow, joined).where(*conds)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(filters.page, 1), pages)
     rows = session.execute(
@@ -300,8 +303,7 @@ def queue_page(session: Session, filters: QueueFilters, *, today: date, page_siz
         items=items, total=total, waiting=waiting,
         by_reason=[(k, REASON_LABELS.get(k, k), n) for k, n in
                    sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
-        sources=sorted({g[2] for g in groups if g[2]}),
-        methods=sorted({g[3] for g in groups if g[3]}),
+        sources=list(sources), methods=list(METHODS),
         filters=filters, page=page, pages=pages, page_size=page_size, oldest_at=oldest,
         duplicates=duplicates)
 

@@ -26,6 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
 
 from config.settings import Settings
@@ -261,7 +262,8 @@ def create_app(settings: Settings, db: Database, *,
         with db.session() as session:
             data = queue.queue_page(session, filters, today=today(),
                                     page_size=settings.review.page_size,
-                                    urgent_days=settings.review.urgent_days, sync_first=False)
+                                    urgent_days=settings.review.urgent_days, sync_first=False,
+                                    sources=[source.name for source in settings.sources])
             done = _done_banner(session, p.get("done"), found, clock())
         if _wants_json(request):
             return JSONResponse(views.to_json(data))
@@ -283,10 +285,18 @@ def create_app(settings: Settings, db: Database, *,
         found = require(request)
         if _wants_json(request):
             return await receipt_json(request, receipt_id)
-        with db.session() as session:
-            view = views.receipt_view(session, settings, receipt_id, user=found.user.name,
-                                      now=clock(), lock=found.user.may_act)
-            done = _done_banner(session, request.query_params.get("done"), found, clock())
+        for attempt in (1, 2):  # two first looks at a receipt at once: the second re-reads
+            try:
+                with db.session() as session:
+                    view = views.receipt_view(session, settings, receipt_id,
+                                              user=found.user.name, now=clock(),
+                                              lock=found.user.may_act)
+                    done = _done_banner(session, request.query_params.get("done"), found,
+                                        clock())
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
         return page(request, "receipt.html", {"r": view, "done": done,
                                               "notice": request.query_params.get("notice")})
 

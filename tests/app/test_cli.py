@@ -21,7 +21,8 @@ ORDER_KEYS = {"code", "status", "amount", "paid_amount", "paid_at", "receipt_ids
 RECEIPT_KEYS = {"id", "source", "message_id", "filename", "status", "reason", "codes",
                 "amount", "order_codes"}
 EXTRACT_KEYS = ["file", "codes", "amount", "currency", "iban", "transfer_ref", "payment_date",
-                "payer", "method", "text_source", "error"]
+                "payer", "method", "text_source", "mailboxes", "confidence", "error"]
+CONFIDENCE_KEYS = ["codes", "amount", "iban", "transfer_ref", "payment_date", "payer"]
 
 
 def test_init_is_idempotent(workdir: Path, cli, db_backend: str) -> None:  # noqa: ANN001
@@ -99,11 +100,18 @@ def test_extract_json_for_each_kind_of_input(workdir: Path, cli) -> None:  # noq
     assert result.code == 0
     pdf, eml, body, bad, missing = result.json_lines()
     assert all(list(r) == EXTRACT_KEYS for r in (pdf, eml, body, bad, missing))
+    confidence = pdf.pop("confidence")
     assert pdf == {"file": "r.pdf", "codes": ["RLM95055"], "amount": "10.89",
                    "currency": "EUR", "iban": "IT62C0326803203052886541770",
                    "transfer_ref": "0306912345678901", "payment_date": "2026-03-14",
                    "payer": "Mario Rossi", "method": "bonifico", "text_source": "text_layer",
-                   "error": None}
+                   "mailboxes": [], "error": None}
+    # a number from 0 to 1 per field; a text layer's labelled code and amount are sure
+    assert list(confidence) == CONFIDENCE_KEYS
+    assert all(0 <= v <= 1 for v in confidence.values())
+    assert confidence["codes"] >= 0.9 and confidence["amount"] >= 0.9
+    assert list(bad["confidence"]) == CONFIDENCE_KEYS
+    assert all(v is None for v in bad["confidence"].values()) and bad["mailboxes"] == []
     assert {k: eml[k] for k in ("codes", "amount", "iban", "text_source")} == {
         "codes": ["RLM95055"], "amount": "10.89", "iban": "IT62C0326803203052886541770",
         "text_source": "text_layer"}
@@ -115,7 +123,7 @@ def test_extract_json_for_each_kind_of_input(workdir: Path, cli) -> None:  # noq
 
 
 def test_extract_of_a_scan_without_ocr_says_so(workdir: Path, cli, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr("app.commands.default_ocr", lambda: None)
+    monkeypatch.setattr("app.commands.default_ocr", lambda *_: None)
     (workdir / "scan.pdf").write_bytes(image_only_pdf())
     (line,) = cli("extract", "scan.pdf", "--json").json_lines()
     assert "needs OCR" in line["error"]

@@ -156,7 +156,7 @@ def poisons() -> list[Poison]:
             _headers("mario@example.com", "RLM96003", "p03"),
             [("Content-Type: text/html; charset=utf-8",
               "<html><body><p>Pagamento <![ x ordine</p></body></html>")],
-            body=""), "unmatched", "no amount found"),
+            body=""), "unmatched", None),
         Poison("mediabox-name", "p04-mediabox.pdf", pdf_with_name_mediabox(spec(4)),
                "quarantined", "corrupt PDF"),
         Poison("zip-offset-before-start", "p05-zip-offset.eml", _mail(
@@ -169,8 +169,7 @@ def poisons() -> list[Poison]:
             "quarantined", "cannot be extracted"),
         Poison("charset-nul", "p07-charset-nul.eml",
                _mail(_headers("mario@example.com", "RLM96007", "p07"))
-               .replace(b"charset=utf-8", b'charset="utf\x00-8"'), "unmatched",
-               "no amount found"),
+               .replace(b"charset=utf-8", b'charset="utf\x00-8"'), "unmatched", None),
         Poison("filename-not-utf8", "p08-filename.eml", _mail(
             _headers("mario@example.com", "RLM96008", "p08"),
             [_b64_part(b"ricevuta-\xe8\xff.pdf", "application/pdf", receipt_pdf(spec(8)))]),

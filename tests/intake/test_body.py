@@ -73,3 +73,9 @@ def test_mailboxes_are_pec_addresses_and_userids_lower_cased() -> None:
                             "userid: KVIS1234\nscrivere a amministrazione@lextel.it\n"
                             "mario@gmail.com\n")
     assert fields.mailboxes == ["mario.rossi@pec.avvocati.it", "kvis1234"]
+
+
+def test_payer_labels_of_statements_and_apps_and_never_a_banks_branch() -> None:
+    assert extract_fields("Titolare\nIvo Sanna\n").payer == "Ivo Sanna"
+    assert extract_fields("Intestatario: ILARIA CONTI\n").payer == "ILARIA CONTI"
+    assert extract_fields("Cordiali saluti\nBanca di Asti - Filiale di Ancona\n").payer is None

@@ -89,3 +89,28 @@ def test_policies_off_and_doubtful_run_pp_ocr_only_where_asked() -> None:
         engine.close()
     with pytest.raises(ValueError):
         TesseractEngine(second="sometimes")
+
+
+def test_the_pipelines_hook_reads_a_tesseract_only_document_again_with_pp_ocr() -> None:
+    """GIVEN a message read by Tesseract alone (policy off, or doubtful and not doubted);
+    WHEN the pipeline finds its codes name no order and calls ``second_opinion``; THEN every
+    OCR page gets PP-OCR's reading and the fields are combined anew, with confidence."""
+    from intake.message import parse_incoming
+    from intake.reading import read_message, second_opinion
+    from intake.sources.base import IncomingMessage
+    data = shot(7, dark=True, masked=False, cut=False)
+    parsed = parse_incoming(IncomingMessage(source="t", key="s.png", raw=data,
+                                            filename="s.png", is_mail=False))
+    first, second = TesseractEngine(workers=1, second=OFF), TesseractEngine(workers=1,
+                                                                          second=DOUBTFUL)
+    try:
+        reading = read_message(parsed, LIMITS, first)
+        assert reading.documents[0].text.alternate_text is None
+        assert second_opinion(reading, LIMITS, second) is True
+        assert reading.documents[0].text.alternate_text is not None
+        assert reading.fields.codes[:1] == ["RLM40712"]
+        assert reading.fields.confidence["codes"] >= 0.9  # both engines read it
+        assert second_opinion(reading, LIMITS, second) is False  # nothing left to read
+    finally:
+        first.close()
+        second.close()
