@@ -125,6 +125,17 @@ class DatabaseCollector(Collector):
             healthy.add_metric([source["name"]], 0 if source["last_error"] else 1)
         yield last
         yield healthy
+        bank = data.get("bank")
+        if bank:  # bank statements: money that arrived with no order, payments unconfirmed
+            lines = GaugeMetricFamily("pec_intake_bank_lines",
+                                      "Bank statement credit lines, by status",
+                                      labels=["status"])
+            for status, count in bank["lines"].items():
+                lines.add_metric([status], count)
+            yield lines
+            yield _gauge("pec_intake_orders_unconfirmed_by_bank",
+                         "Orders paid on a proof that no statement line confirmed in time",
+                         bank["orders_unconfirmed"])
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

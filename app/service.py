@@ -26,6 +26,7 @@ log = logging.getLogger("pec_intake.service")
 
 RESTART_FIRST_SECONDS = 1.0
 RESTART_MAX_SECONDS = 60.0
+STOP_WAIT_SECONDS = 90.0  # under TimeoutStopSec=120 of the unit
 
 
 # --- sd_notify ----------------------------------------------------------------------------
@@ -150,6 +151,10 @@ def _worker_main(settings, index: int, ready, log_level: str) -> None:  # noqa: 
                    on_ready=lambda: ready.put(index))
     finally:
         db.dispose()
+    # Everything is committed and settled. A multiprocessing child runs no atexit handlers
+    # and joins what it started (the OCR pool): end here, at once, with the work done.
+    logging.shutdown()
+    os._exit(0)
 
 
 def run_workers(settings, db, log_level: str = "INFO") -> int:  # noqa: ANN001
@@ -210,7 +215,12 @@ def run_workers(settings, db, log_level: str = "INFO") -> int:  # noqa: ANN001
                 os.kill(proc.pid, signal.SIGTERM)
         for proc in procs.values():
             if proc is not None:
-                proc.join()
+                proc.join(STOP_WAIT_SECONDS)
+                if proc.is_alive():  # finished its message long ago, or stuck: say so
+                    log.error("worker pid %d did not stop within %.0fs: killed", proc.pid,
+                              STOP_WAIT_SECONDS)
+                    proc.kill()
+                    proc.join()
         if server is not None:
             server.stop()
         shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -9,6 +9,7 @@ from typing import Any
 from config.settings import Settings
 from store.db import Database
 from store.operations import overview
+from store.statements import summary as bank_summary
 
 
 def collect(settings: Settings, db: Database, wait: bool = True) -> dict[str, Any]:
@@ -17,8 +18,10 @@ def collect(settings: Settings, db: Database, wait: bool = True) -> dict[str, An
     except ImportError:
         from store.operations import reason_kind
     with db.session(wait=wait) as session:
-        return overview(session, [(s.name, s.kind) for s in settings.sources],
+        data = overview(session, [(s.name, s.kind) for s in settings.sources],
                         datetime.now(UTC), reason_kind)
+        data["bank"] = bank_summary(session)  # bank statements: lines, unconfirmed orders
+        return data
 
 
 def status(settings: Settings, db: Database, as_json: bool) -> int:
@@ -52,4 +55,13 @@ def render(data: dict[str, Any]) -> str:
     lines.append(f"receipts: {statuses or 'none'}"
                  + (f"; {data['receipts']['in_flight']} being processed"
                     if data["receipts"]["in_flight"] else ""))
+    bank = data.get("bank")
+    if bank:
+        lines.append(
+            f"bank statements: {bank['lines_unmatched']} credit line(s) unmatched "
+            f"({bank['unmatched_amount']} EUR), {bank['orders_unconfirmed']} order(s) "
+            f"unconfirmed by the bank, {bank['receipts_awaiting_bank']} proof(s) awaiting "
+            "the bank; "
+            + (f"last import {bank['last_import_file']} at {bank['last_import_at']}"
+               if bank["last_import_at"] else "no statement imported"))
     return "\n".join(lines)

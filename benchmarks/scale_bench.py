@@ -98,7 +98,12 @@ def run_once(database: str, workers: int, orders, mails, fax_mails, fax_codes,  
             seconds = time.monotonic() - started
         finally:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(120)
+            try:
+                proc.wait(300)
+            except subprocess.TimeoutExpired:  # reported, not hidden: the run is over anyway
+                print(f"run did not stop within 300s after SIGTERM ({folder})", flush=True)
+                proc.kill()
+                proc.wait()
         with engine.connect() as conn:
             paid = conn.execute(text("SELECT code, paid_at FROM orders WHERE paid_at IS NOT "
                                      "NULL")).all()

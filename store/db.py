@@ -139,6 +139,10 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 _LOCK_KEY = 0x7EC1_1001  # pec-intake's migrations
 
 
+def engine_is_file(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
 class Database:
     """One engine and its session factory; the schema is brought to head on first use."""
 
@@ -164,10 +168,14 @@ class Database:
             except OperationalError as exc:
                 if time.monotonic() + delay > deadline:
                     return  # migrate() reports it, with the URL (StorageError)
+                if engine_is_file(self.engine):
+                    return  # a SQLite file does not come back by waiting
                 log.warning("database unreachable, retrying in %.1fs: %s", delay,
                             str(exc.orig or exc).splitlines()[0])
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
+            except SQLAlchemyError:
+                return  # not a connection problem (a corrupt file...): migrate() says what
 
     def _connect_with_retry(self, session: Session) -> None:
         """Opens the unit of work's connection; a database that is down or restarting

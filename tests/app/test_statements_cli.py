@@ -4,7 +4,6 @@ without a code in the causale, a debit line, an overlapping statement; in every 
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -27,7 +26,6 @@ from tests.factories.receipts import (
 )
 from tests.factories.scenario import ORDERS
 from tests.factories.statements import WRITERS, Statement, Transfer, camt
-from tests.servers.postgres import PostgresServer, postgres_bin
 
 ROSSI_PROOF = ReceiptSpec(codes=("RLM95055",), payer="Mario Rossi", style="intesa",
                           reference="0306912345678901")
@@ -108,22 +106,9 @@ def test_statement_confirms_proofs_and_pays_lines_alone(workdir: Path, cli, fmt:
     _sample_day(workdir, cli, fmt)
 
 
-@pytest.fixture(scope="module")
-def postgres():  # noqa: ANN201
-    server = PostgresServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL not installed")
-def test_statements_on_postgresql(workdir: Path, cli, postgres) -> None:  # noqa: ANN001
-    _sample_day(workdir, cli, "cbi",
-                postgres.create_database(f"s_{uuid.uuid4().hex[:8]}"))
-
-
-def _sample_day(workdir: Path, cli, fmt: str, database_url: str | None = None) -> None:  # noqa: ANN001
-    args = _world(workdir, cli, proofs=(ROSSI_PROOF, ROMANO_PROOF, BIANCHI_PROOF),
-                  database_url=database_url)
+def _sample_day(workdir: Path, cli, fmt: str) -> None:  # noqa: ANN001
+    """(``workdir`` runs every such test on SQLite and again on PostgreSQL.)"""
+    args = _world(workdir, cli, proofs=(ROSSI_PROOF, ROMANO_PROOF, BIANCHI_PROOF))
     assert all(o["bank_confirmed"] is None for o in _orders(cli, args).values())
     assert cli(*args, "poll", "--once").code == 0
     receipts = {r["order_codes"][0]: r["id"]
@@ -421,3 +406,27 @@ def test_a_person_works_the_bank_lines_from_the_command_line(workdir: Path, cli)
         "dismissed by cli: giroconto"
     order = _orders(cli, args)["RLM95059"]
     assert (order["status"], order["paid_amount"]) == ("paid", "9.89")
+
+
+def test_status_counts_bank_lines_and_unconfirmed_orders(workdir: Path, cli) -> None:  # noqa: ANN001
+    from prometheus_client import generate_latest
+
+    from app.metrics import registry
+    from app.status import collect
+    args = _world(workdir, cli, "proof_then_statement", grace=0, proofs=(BIANCHI_PROOF,))
+    assert cli(*args, "status", "--json").json()["bank"]["last_import_at"] is None
+    cli(*args, "poll", "--once")
+    cli(*args, "statements", "import", _write(workdir, "day1.xml", camt(DAY_ONE)))
+    bank = cli(*args, "status", "--json").json()["bank"]
+    # Colombo short and Romano without a proof wait; Rossi's and Esposito's lines paid
+    assert (bank["lines"], bank["orders_unconfirmed"], bank["last_import_file"]) == (
+        {"matched": 2, "unmatched": 2, "ignored": 0}, 1, "day1.xml")
+    text = cli(*args, "status").out
+    assert "bank statements: 2 credit line(s) unmatched (42.56 EUR), 1 order(s) unconfirmed" \
+        in text
+    settings = load_settings(workdir / "pec.toml")
+    db = Database(settings.database_url)
+    scraped = generate_latest(registry(lambda: collect(settings, db))).decode()
+    db.dispose()
+    assert 'pec_intake_bank_lines{status="unmatched"} 2.0' in scraped
+    assert "pec_intake_orders_unconfirmed_by_bank 1.0" in scraped
