@@ -6,6 +6,8 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from tests.factories.receipts import OrderSpec, ReceiptSpec, orders_csv, receipt_pdf
 
 ORDER = OrderSpec("RLM97001", Decimal("10.89"), "Mario Rossi", "mario@example.com")
@@ -24,6 +26,7 @@ def _audit(workdir: Path) -> list[tuple[str, str, str]]:
                             "entity='messages' ORDER BY id").fetchall()
 
 
+@pytest.mark.sqlite_only  # reads the audit log from the SQLite file
 def test_an_unmatched_receipt_is_paid_once_its_order_is_imported(workdir, cli):
     """GIVEN a receipt whose order was not imported yet (unmatched) WHEN the order is
     imported and a person retries it THEN it is matched, the order paid and mailed once, the
