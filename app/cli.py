@@ -193,7 +193,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "extract":
         return commands.extract(settings, args.files, as_json=args.json)
     from app import commands_review as review
-    db = commands.open_database(settings, patient=args.command in ("run", "poll"))
+    db = commands.open_database(settings, patient=args.command == "run")
     try:
         if args.command == "init":
             return commands.init(settings, db)

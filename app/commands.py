@@ -28,7 +28,7 @@ log = logging.getLogger("pec_intake")
 
 
 def open_database(settings: Settings, patient: bool = False) -> Database:
-    """``patient``: the daemon and ``poll --once`` wait ``database.retry_seconds`` for a
+    """``patient``: the daemon waits ``database.retry_seconds`` for a
     database that is down; a command a person types fails at once, with the reason."""
     pool = settings.database if patient else replace(settings.database, retry_seconds=0)
     return Database(settings.database_url, pool)

@@ -7,6 +7,7 @@ import email.policy
 import logging
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from core.errors import ConfigError
@@ -87,9 +88,17 @@ def _run(folder: Path, inbox_items, write_scenario) -> int:  # noqa: ANN001
     _show_outbox(folder / "var/outbox")
     print(f"\nEverything is in {folder}: the database var/intake.sqlite3, originals in "
           "var/originals/, files moved to var/inbox/processed/ and var/inbox/quarantine/.")
-    print(f"Look around: python run.py receipts list   (from {folder})")
+    root = Path(__file__).resolve().parent.parent
+    print(f"Look around: {_python()} {root / 'run.py'} --config {folder / 'pec-intake.toml'} "
+          "receipts list")
     _review_ui(folder, settings)
     return 0
+
+
+def _python() -> str:
+    """The interpreter running the demo (the checkout's .venv/ when scripts/demo.sh ran it):
+    Debian's own python3 has none of the project's packages."""
+    return sys.executable or "python3"
 
 
 def _review_ui(folder: Path, settings) -> None:  # noqa: ANN001 (config.settings.Settings)
@@ -113,7 +122,7 @@ def _review_ui(folder: Path, settings) -> None:  # noqa: ANN001 (config.settings
                       '[storage]\noriginals_dir = "var/originals"\n', encoding="utf-8")
     root = Path(__file__).resolve().parent.parent
     print("\nThe review queue in the browser (the receipts above that were not paid):")
-    print(f"  python {root / 'run.py'} --config {config} review")
+    print(f"  {_python()} {root / 'run.py'} --config {config} review")
     print(f"  then open http://{settings.review.host}:{settings.review.port}/ and log in as "
           f"user demo, password {password}")
 
