@@ -3,8 +3,6 @@ queue, open a receipt, match it with the keyboard, see the order paid and one ma
 undo another match and see it back in the queue. Also writes the README's screenshots."""
 from __future__ import annotations
 
-import shutil
-import socket
 import threading
 import time
 from datetime import date, timedelta
@@ -15,20 +13,12 @@ from sqlalchemy import select
 
 from store.models import MessageRow, OrderRow, OutgoingMailRow
 from tests.factories.review import PASSWORD, make_world
+from tests.servers.browser import free_port, launch, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
-                                reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -42,7 +32,7 @@ def served(tmp_path: Path):  # noqa: ANN201
                        expiry=date.today() + timedelta(days=20))
     world.user("anna")
     world.receipts = [world.short_payment(i) for i in (0, 1, 2)] + [world.no_code(4)]
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(world.settings, world.db),
                                            host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -60,7 +50,7 @@ def served(tmp_path: Path):  # noqa: ANN201
 def page(served):  # noqa: ANN001, ANN201
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = launch(p)
         context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="it-IT")
         tab = context.new_page()
         errors: list[str] = []

@@ -3,8 +3,6 @@ page, and an order's proof and statement line shown side by side (the proof's co
 left of the bank's, at the same height)."""
 from __future__ import annotations
 
-import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -25,20 +23,12 @@ from tests.app.test_statements_cli import (
     _write,
 )
 from tests.factories.statements import camt
+from tests.servers.browser import free_port, launch, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "password-di-prova"
 
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
-                                reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -56,7 +46,7 @@ def served(workdir: Path, cli, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001
     db = Database(settings.database_url)
     with db.session() as session:
         users.add_user(session, "anna", "viewer", PASSWORD)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1",
                                            port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -73,7 +63,7 @@ def served(workdir: Path, cli, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001
 def test_bank_lines_and_side_by_side_order_page(served: str) -> None:
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = launch(p)
         page = browser.new_context(viewport={"width": 1400, "height": 900},
                                    locale="it-IT").new_page()
         errors: list[str] = []
