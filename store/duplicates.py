@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from intake.fields import PaymentFields
 from matching.decide import MATCHED, SUPPORT, PriorReceipt
 from matching.signals import names_match
-from store.models import DocumentRow, ExtractionRow, MessageRow
+from store.models import DocumentRow, ExtractionRow, MessageRow, OrderRow, ReceiptOrderRow
 
 RECORDED = (MATCHED, SUPPORT)
 
@@ -63,12 +63,17 @@ def _same_details(session: Session, receipt_id: int,
     """Same code, amount, payment date and payer: the fax of a receipt already emailed."""
     if not (fields.codes and fields.amount is not None and fields.payment_date and fields.payer):
         return None
+    codes = set(fields.codes)
+    # only receipts that paid one of the orders named: bounded by those orders' payments,
+    # not by every payment of the same price on the same day
+    paid_named = (select(ReceiptOrderRow.message_id).join(OrderRow)
+                  .where(OrderRow.code.in_(sorted(codes))))
     query = (select(ExtractionRow, MessageRow).join(MessageRow)
              .where(ExtractionRow.document_id.is_(None), ExtractionRow.amount == fields.amount,
                     ExtractionRow.payment_date == fields.payment_date,
-                    MessageRow.id != receipt_id, MessageRow.status.in_(RECORDED))
+                    MessageRow.id != receipt_id, MessageRow.status.in_(RECORDED),
+                    MessageRow.id.in_(paid_named))
              .order_by(MessageRow.id))
-    codes = set(fields.codes)
     for extraction, message in session.execute(query):
         if (codes & set(extraction.codes or ()) and extraction.payer
                 and names_match(fields.payer, extraction.payer)):
