@@ -8,44 +8,25 @@ import time
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
-from config.settings import load_settings
-from review import users
-from store.db import Database
 from tests.app.test_statements_cli import (
     COLOMBO_SHORT,
-    DAY_ONE,
     ROMANO_NO_CODE,
     ROMANO_PROOF,
-    ROSSI_PROOF,
-    _world,
-    _write,
 )
-from tests.factories.statements import camt
+from tests.review.test_statements_web import PASSWORD, bank_day_one
 from tests.servers.browser import free_port, launch, needs_chromium
-
-PASSWORD = "password-di-prova"
 
 pytestmark = needs_chromium
 
 
 
 @pytest.fixture
-def served(workdir: Path, cli, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+def served(workdir: Path, cli):  # noqa: ANN001, ANN201
     import uvicorn
 
     from review.web import create_app
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(users, "_hasher", fast)
-    monkeypatch.setattr(users, "_DUMMY_HASH", fast.hash("timing"))
-    _world(workdir, cli, proofs=(ROSSI_PROOF, ROMANO_PROOF))
-    cli("poll", "--once")
-    cli("statements", "import", _write(workdir, "day1.xml", camt(DAY_ONE)))
-    settings = load_settings()
-    db = Database(settings.database_url)
-    with db.session() as session:
-        users.add_user(session, "anna", "viewer", PASSWORD)
+    settings, db = bank_day_one(workdir, cli, "viewer")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1",
                                            port=port, log_level="warning"))

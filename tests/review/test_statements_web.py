@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from config.settings import load_settings
@@ -32,18 +31,22 @@ from tests.factories.statements import Statement, Transfer, camt
 PASSWORD = "password-di-prova"
 
 
-@pytest.fixture
-def client(workdir: Path, cli, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(users, "_hasher", fast)
-    monkeypatch.setattr(users, "_DUMMY_HASH", fast.hash("timing"))
+def bank_day_one(workdir: Path, cli, role: str):  # noqa: ANN001, ANN201
+    """GIVEN two proofs taken in and the first day's statement imported, and a person
+    ``anna`` of ``role``: the settings and database the UI is served on."""
     _world(workdir, cli, proofs=(ROSSI_PROOF, ROMANO_PROOF))
     cli("poll", "--once")
     cli("statements", "import", _write(workdir, "day1.xml", camt(DAY_ONE)))
     settings = load_settings()
     db = Database(settings.database_url)
     with db.session() as session:
-        users.add_user(session, "anna", "accountant", PASSWORD)
+        users.add_user(session, "anna", role, PASSWORD)
+    return settings, db
+
+
+@pytest.fixture
+def client(workdir: Path, cli):  # noqa: ANN001, ANN201
+    settings, db = bank_day_one(workdir, cli, "accountant")
     web = TestClient(create_app(settings, db), base_url="http://127.0.0.1")
     form = web.get("/login").text
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
