@@ -16,7 +16,9 @@ from decimal import Decimal
 from intake.fields import (
     Evidence,
     PaymentFields,
+    _amount_candidates,
     _clean_name,
+    _normalise,
     extract_fields,
     find_mailboxes,
     parse_amount,
@@ -93,11 +95,7 @@ def body_fields(text: str) -> PaymentFields:
     the signature give nothing but the payer's name."""
     parts = split_body(text)
     fields = extract_fields(parts.own)
-    if fields.amount is None:
-        claimed = _claimed_total(parts.own)
-        if claimed is not None:
-            fields.amount, fields.currency = claimed[0], "EUR"
-            fields.evidence["amount"] = claimed[1]
+    _prefer_claimed_total(fields, parts.own)
     name = signature_name(parts.signature) if parts.signature else None
     if name and (fields.payer is None or fields.evidence.get("payer", Evidence("", 0, 0))
                  .confidence < 0.6):
@@ -108,11 +106,46 @@ def body_fields(text: str) -> PaymentFields:
     return fields
 
 
-def _claimed_total(text: str) -> tuple[Decimal, Evidence] | None:
-    for index, line in enumerate(text.split("\n")):
+def _claimed_total(lines: list[str]) -> tuple[Decimal, int] | None:
+    for index, line in enumerate(lines):
         match = _TOTAL_CLAIM.search(line)
         if match:
             value = parse_amount(match.group(1))
             if value is not None and value > 0:
-                return value, Evidence(line.strip()[:200], index, 0.8)
+                return value, index
     return None
+
+
+# labels under which an amount is no part of what the customer paid for the orders
+_NOT_ITEMS = ("fee", "balance", "total_debit")
+
+
+def _prefer_claimed_total(fields: PaymentFields, text: str) -> None:
+    """In a customer's own words a total ('per un totale di euro 97,60') is what they paid:
+    it replaces an amount read elsewhere when the amounts listed beside it (one per order:
+    '- ordine RLM25704: 48,80 €') add up to it, or when several orders are named and no fee
+    explains the difference; otherwise it stands only where no amount was read. A total
+    that contradicts the amount read leaves that amount, with less confidence."""
+    lines = _normalise(text).split("\n")
+    claimed = _claimed_total(lines)
+    if claimed is None or claimed[0] == fields.amount:
+        return
+    total, index = claimed
+    seen = _amount_candidates(lines)
+    items = [c.value for c in seen if c.line != index and c.value > 0
+             and c.label not in _NOT_ITEMS]
+    fees = [c.value for c in seen if c.label == "fee" and c.value > 0]
+    if len(items) >= 2 and sum(items, Decimal("0.00")) == total:
+        confidence = 0.9  # the sum of what is listed: a cross-check
+    elif fields.amount is None:
+        confidence = 0.8
+    elif len(fields.codes) >= 2 and not fees and total > fields.amount:
+        confidence = 0.7  # one order's price beside the total of several
+    else:
+        current = fields.evidence.get("amount")
+        if current is not None:  # two figures for what was paid: neither is sure
+            fields.evidence["amount"] = Evidence(current.snippet, current.line,
+                                                 min(current.confidence, 0.6))
+        return
+    fields.amount, fields.currency = total, "EUR"
+    fields.evidence["amount"] = Evidence(lines[index][:200], index, confidence)

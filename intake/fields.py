@@ -214,8 +214,11 @@ def _evidence(lines: list[str], index: int, confidence: float) -> Evidence:
 
 # --- order codes -------------------------------------------------------------------------
 
+# between the prefix's letters: a typed separator, or a line wrap ('... ORDINE N. R' /
+# 'LM 72298': a fixed-width causale cut at its column)
+_PREFIX_GAP = r"(?:[ .\-_]{0,2}| ?\n)"
 _CODE = re.compile(
-    r"(?<![A-Za-z0-9])R[ .\-_]{0,2}L[ .\-_]{0,2}M"
+    rf"(?<![A-Za-z0-9])R{_PREFIX_GAP}L{_PREFIX_GAP}M"
     r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
     r"(\d{3,10})(?!\d)",
     re.IGNORECASE,
@@ -650,8 +653,10 @@ def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
     """An amount written in words: 'in lettere: dieci/89', 'euro dieci/89', 'dieci euro e
     ottantanove (centesimi)', 'dieci euro e 89', 'in lettere: dieci euro'. Only runs of whole
     number words count, and none labelled as fees or totals ('due euro e cinquanta di
-    commissioni' is not the amount)."""
+    commissioni' is not the amount). Accents are folded first: 'ventitré', 'ventitre'' (as
+    typed without an accented key) are 'ventitre'."""
     for index, line in enumerate(lines):
+        line = _fold_accents(line)
         match = _WORD_LABEL.search(line)
         if match:
             euros = words_to_number(match.group(1))
@@ -665,6 +670,19 @@ def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
                     "fee", "balance", "total_debit"):
                 return value, _evidence(lines, index, 0.9)
     return None
+
+
+_APOSTROPHE_ACCENT = re.compile(r"(?<=[A-Za-z])['’`](?![A-Za-z])")
+
+
+def _fold_accents(line: str) -> str:
+    """'quarantatré' -> 'quarantatre', 'ventitre'' -> 'ventitre' (the number words' only
+    accent is a final one, which people type as an apostrophe); other letters unchanged."""
+    if line.isascii() and "'" not in line and "`" not in line:
+        return line
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", line)
+                     if not unicodedata.combining(ch))
+    return _APOSTROPHE_ACCENT.sub("", folded)
 
 
 def _words_amount(match: re.Match[str]) -> Decimal | None:
@@ -771,7 +789,9 @@ def find_beneficiary_iban(lines: list[str]) -> tuple[str, Evidence] | None:
 # --- CRO / TRN and other references --------------------------------------------------------
 
 # between a reference's label and its value: '(TRN):', "dell'operazione è", 'n.'
-_REF_GAP = r"\)?\s*(?:dell[a-z' ]{0,14}?\s)?\s*(?:è|e'|:|\.|-|,)?\s*(?:n(?:r|o)?\.?\s*)?"
+# ('CRO ........ 640077': a fixed-width layout's leader dots)
+_LEADER = r"(?:[:.\-,_…](?:[ :.\-_…]{0,60}))"
+_REF_GAP = rf"\)?\s*(?:dell[a-z' ]{{0,14}}?\s)?\s*(?:è|e'|{_LEADER})?\s*(?:n(?:r|o)?\.?\s*)?"
 _REFERENCES = [
     (re.compile(r"\bTRN\b" + _REF_GAP + r"([A-Z0-9]{11,35})", re.I), 1.0),
     (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])" + _REF_GAP + r"(\d{8,16})(?![A-Z0-9])",
@@ -780,9 +800,10 @@ _REFERENCES = [
                 r"(?:dell[ae]?\s*|del\s+)?(?:operazione|transazione|movimento|disposizione|bonifico|"
                 r"pagamento|versamento|ordine\s+di\s+bonifico)" + _REF_GAP +
                 r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.85),
-    (re.compile(r"(?:codice|numero|n\.)\s+(?:di\s+)?riferimento\s*[:.\-]?\s*"
+    (re.compile(r"(?:codice|numero|n\.)\s+(?:di\s+)?riferimento\s*" + _LEADER + r"?\s*"
                 r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
-    (re.compile(r"end\s*to\s*end\s*(?:id)?\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
+    (re.compile(r"end\s*to\s*end\s*(?:id)?\s*" + _LEADER + r"?\s*"
+                r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
     (re.compile(r"(?:assegno|cheque)(?:\s+(?:bancario|circolare|postale|non\s+trasferibile))?"
                 r"\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
                 re.I), 0.85),

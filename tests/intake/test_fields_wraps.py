@@ -1,0 +1,26 @@
+"""Fixed-width layouts (issue 13): a causale cut at its column inside a code's prefix, and
+values set after leader dots."""
+from __future__ import annotations
+
+from intake.fields import extract_fields
+
+
+def test_a_causale_wrapped_inside_the_codes_prefix_gives_the_whole_code() -> None:
+    """GIVEN a causale cut at a fixed column between the R and the LM of its second code
+    THEN both codes are read, and no fragment."""
+    text = ("MOTIVO ......... SALDO FATTURE RLM20001 ED R\nLM 20002 ANNO 2027\n")
+    assert extract_fields(text).codes == ["RLM20001", "RLM20002"]
+    assert extract_fields("Causale: rinnovo ordini RLM20001, RL\nM20003\n").codes == \
+        ["RLM20001", "RLM20003"]
+
+
+def test_a_line_ending_in_a_lone_r_is_no_code_prefix_without_the_rest() -> None:
+    assert extract_fields("Beneficiario: Studio R\nLungomare 12\n").codes == []
+
+
+def test_references_after_leader_dots() -> None:
+    assert extract_fields("C.R.O. .............. 12345678901\n").transfer_ref == "12345678901"
+    assert extract_fields("TRN:..... 0306912345678901234567IT\n").transfer_ref == \
+        "0306912345678901234567IT"
+    assert extract_fields("Numero di riferimento __________ AB123456\n").transfer_ref == \
+        "AB123456"
