@@ -220,9 +220,11 @@ _PREFIX_GAP = r"(?:[ .\-_]{0,2}| ?\n)"
 _CODE = re.compile(
     rf"(?<![A-Za-z0-9])R{_PREFIX_GAP}L{_PREFIX_GAP}M"
     r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
-    r"(\d{3,10})(?!\d)",
+    r"(\d{1,10})(?!\d)",
     re.IGNORECASE,
 )
+# fewer digits than this after the prefix are a code only when joined to the rest
+_MIN_PART_DIGITS = 3
 
 
 # OCR misreadings of the order code. Letters read for digits are repaired only inside the
@@ -253,7 +255,8 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
     for match in _CODE.finditer(text):
         code = "RLM" + match.group(1)
         confidence = 1.0 if match.group(0).upper() == code else 0.95
-        grouped = _grouped_digits(text, match.end(), match.group(1))
+        grouped = _grouped_digits(text, match.end(), match.group(1)) \
+            if len(match.group(1)) >= 2 else None
         if grouped:  # 'RLM 950 55': digits typed in groups
             code, confidence = "RLM" + grouped, 0.9
         elif len(match.group(1)) < _MIN_WHOLE_DIGITS:
@@ -262,6 +265,8 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
             joined = _joined_over_line(text, match.end(), match.group(1))
             if joined and len(joined) >= _MIN_WHOLE_DIGITS:
                 code, confidence = "RLM" + joined, 0.95
+        if len(code) - 3 < _MIN_PART_DIGITS:
+            continue  # 'RLM 2': no code, and no wrapped one
         if _cut_short(text, match.end(), code):
             exact_at[match.start()] = code
             continue  # 'RLM121…': a causale cut by an ellipsis inside the code
@@ -791,11 +796,14 @@ def find_beneficiary_iban(lines: list[str]) -> tuple[str, Evidence] | None:
 # between a reference's label and its value: '(TRN):', "dell'operazione è", 'n.'
 # ('CRO ........ 640077': a fixed-width layout's leader dots)
 _LEADER = r"(?:[:.\-,_…](?:[ :.\-_…]{0,60}))"
-_REF_GAP = rf"\)?\s*(?:dell[a-z' ]{{0,14}}?\s)?\s*(?:è|e'|{_LEADER})?\s*(?:n(?:r|o)?\.?\s*)?"
+_REF_GAP = rf"\)?\s*(?:del[a-z' ]{{0,16}}?\s)?\s*(?:è|e'|{_LEADER})?\s*(?:n(?:r|o)?\.?\s*)?"
 _REFERENCES = [
     (re.compile(r"\bTRN\b" + _REF_GAP + r"([A-Z0-9]{11,35})", re.I), 1.0),
     (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])" + _REF_GAP + r"(\d{8,16})(?![A-Z0-9])",
                 re.I), 1.0),
+    # customers call any reference a CRO, a TRN too ('Il CRO dell'operazione è 0306...IT')
+    (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])" + _REF_GAP +
+                r"(\d{17,33}[A-Z]{0,2})(?![A-Z0-9])", re.I), 0.95),
     (re.compile(r"(?:riferimento|identificativo|codice|numero|\bid|n\.)\s+"
                 r"(?:dell[ae]?\s*|del\s+)?(?:operazione|transazione|movimento|disposizione|bonifico|"
                 r"pagamento|versamento|ordine\s+di\s+bonifico)" + _REF_GAP +

@@ -24,3 +24,16 @@ def test_references_after_leader_dots() -> None:
         "0306912345678901234567IT"
     assert extract_fields("Numero di riferimento __________ AB123456\n").transfer_ref == \
         "AB123456"
+
+
+def test_a_causale_wrapped_two_digits_into_a_code() -> None:
+    """GIVEN a fixed-width causale cut two digits into its third code THEN the whole code."""
+    text = "CAUSALE ...... RINNOVI RLM 10001, RLM 10002, RLM10\n003 PEC STUDIO\n"
+    assert extract_fields(text).codes == ["RLM10001", "RLM10002", "RLM10003"]
+    assert extract_fields("Rif. RLM 7 del catalogo\n").codes == []
+
+
+def test_a_trn_that_the_customer_calls_cro() -> None:
+    text = "Il CRO del bonifico e' 0306912345678901234567890IT, grazie.\n"
+    assert extract_fields(text).transfer_ref == "0306912345678901234567890IT"
+    assert extract_fields("CRO: 12345678901\n").transfer_ref == "12345678901"
