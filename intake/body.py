@@ -102,7 +102,8 @@ def body_fields(text: str) -> PaymentFields:
         fields.payer = name
         fields.evidence["payer"] = Evidence(name, 0, 0.6)
     # the signature's "PEC:" is the mailbox of who writes; the quoted message is ours
-    fields.mailboxes = find_mailboxes((parts.own + "\n" + parts.signature).split("\n"))
+    fields.mailboxes = find_mailboxes((parts.own + "\n" + parts.signature).split("\n"),
+                                      cut_words=False)
     return fields
 
 

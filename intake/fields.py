@@ -979,7 +979,7 @@ def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
 _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9][\w.+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 # a PEC domain: 'pec' as a label or word part (pec.it, pec.avvocati.it, arubapec.it,
 # legalmail.it, postacert..., cert.*) as Italian certified-mail providers name them
-_PEC_DOMAIN = re.compile(r"(?:^|[.@-])(?:[a-z]*pec[a-z]*|legalmail|postacert|cert|"
+_PEC_DOMAIN = re.compile(r"(?:^|[.@-])(?:[a-z]*pec[a-z]*|legalmail|postacert[a-z]*|cert[a-z]*|"
                          r"sicurezzapostale|pecavvocati|mypec)(?:[.-]|$)", re.IGNORECASE)
 _MAILBOX_WORDS = re.compile(r"\b(?:casella|pec|posta\s+(?:elettronica\s+)?certificata|"
                             r"rinnov\w*|indirizzo)\b", re.IGNORECASE)
@@ -993,11 +993,62 @@ _OWN_LOCAL = re.compile(r"^(?:amministrazione|noreply|no-reply|info|supporto|ass
                         r"fatturazione)@", re.IGNORECASE)
 
 
-def find_mailboxes(lines: list[str]) -> list[str]:
+_TAIL_TOKEN = re.compile(r"[\w.+@-]+$")
+_HEAD_TOKEN = re.compile(r"^[\w.+@-]+")
+# top-level domains of the addresses customers write (a cut domain ends in none of these)
+_KNOWN_TLDS = {"it", "eu", "com", "net", "org", "info", "biz", "ch", "sm", "va", "de", "fr",
+               "es", "at", "uk", "be", "nl", "pro", "legal", "email"}
+# a line cut at its column is long; a line people end where they like may be short
+_CUT_LINE_CHARS = 40
+
+
+def _tld(address: str) -> str:
+    domain = address.rsplit("@", 1)[-1]
+    return domain.rsplit(".", 1)[-1].lower() if "." in domain else ""
+
+
+def _cut_inside_token(line: str, following: str, cut_words: bool) -> bool:
+    """Whether a mailbox was cut where ``line`` ends and goes on at the start of
+    ``following``: a fixed-width causale cut at its column ('... CASELLA IMARCHETTI@GEOPE' /
+    'C.IT', '... CASELLA IGENTI' / 'LE@GEOPEC.IT', '... USERI' / 'D FPALUMBO85')."""
+    tail, head = _TAIL_TOKEN.search(line), _HEAD_TOKEN.match(following)
+    if not tail or not head:
+        return False
+    tail_text, head_text = tail.group(0), head.group(0)
+    joined = tail_text + head_text
+    if "@" in tail_text:  # the domain cut: 'MARIO@GEOPE' + 'C.IT'
+        whole = _EMAIL.fullmatch(joined.rstrip(".-"))
+        return bool(whole) and _tld(tail_text) not in _KNOWN_TLDS \
+            and _tld(joined.rstrip(".-")) in _KNOWN_TLDS
+    if "@" in head_text:  # the local part cut: 'IGENTI' + 'LE@GEOPEC.IT'
+        return cut_words and len(line) >= _CUT_LINE_CHARS and tail_text.isalnum() \
+            and not _MAILBOX_WORDS.fullmatch(tail_text)
+    # a userid's label cut: 'USERI' + 'D FPALUMBO85'
+    return cut_words and len(line) >= _CUT_LINE_CHARS \
+        and bool(_USERID.search(tail_text + following)) and not _USERID.search(following)
+
+
+def _unwrap_mailboxes(lines: list[str], cut_words: bool) -> list[str]:
+    """The lines with every mailbox cut by a line end joined again (for mailboxes only)."""
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        while index + 1 < len(lines) and _cut_inside_token(line, lines[index + 1], cut_words):
+            index += 1
+            line += lines[index]
+        out.append(line)
+        index += 1
+    return out
+
+
+def find_mailboxes(lines: list[str], cut_words: bool = True) -> list[str]:
     """PEC addresses (a certified-mail domain, or named as the mailbox: 'Rinnovo casella
-    ...') and labelled userids ('userid: KVIS1234'), lower-cased, in order of appearance."""
+    ...') and labelled userids ('userid: KVIS1234'), lower-cased, in order of appearance.
+    A mailbox a fixed-width layout cut at a line end is read whole; ``cut_words=False``
+    (what people type, which wraps between words) joins only a cut domain."""
     found: list[str] = []
-    for line in lines:
+    for line in _unwrap_mailboxes(lines, cut_words):
         for match in _EMAIL.finditer(line):
             address = match.group(1).rstrip(".-").lower()
             domain = address.split("@", 1)[1]
