@@ -370,7 +370,8 @@ _AMOUNT = re.compile(
 
 # Checked in order: the first rule whose label is nearest wins (see _amount_label_score).
 _AMOUNT_LABELS: dict[str, re.Pattern[str]] = {
-    "fee": re.compile(r"commission|spese|oneri|\bcosto|bollo|\bfee|tariff"),
+    # ('tassa': what a post office charges for a slip)
+    "fee": re.compile(r"commission|spese|oneri|\bcosto|bollo|\bfee|tariff|\btass[ae]\b"),
     "balance": re.compile(r"saldo|disponibil|balance|\bfido|contabile\b|residu"),
     "total_debit": re.compile(
         r"totale\s*(?:addebit|dell.operazione|operazione|complessiv|pagato|da\s+addebitare)"
@@ -381,7 +382,9 @@ _AMOUNT_LABELS: dict[str, re.Pattern[str]] = {
         r"netto|rimessa|transazione)"
         # a statement's movement line: 'BONIFICO SEPA A FAVORE DI LEXTEL ... 114,14'
         r"|bonifico\b[^\n]{0,40}\ba\s+favore\s+di\b"),
-    "amount": re.compile(r"import[oi]|somma|ammontare|\bamount|\bvalore\b|in\s+cifre"),
+    # ('IMP 24,40': a counter receipt's abbreviation)
+    "amount": re.compile(r"import[oi]|somma|ammontare|\bamount|\bvalore\b|in\s+cifre|"
+                         r"\bimp\b\.?"),
     "paid_words": re.compile(r"pagat|versat|bonificat|pagamento|versamento|bonifico|\beuro\b"),
 }
 _AMOUNT_SCORES = {"fee": -3.0, "balance": -4.0, "total_debit": -2.0, "transfer": 4.0,
@@ -590,8 +593,9 @@ def find_not_executed(lines: list[str]) -> list[Doubt]:
 
 # --- amount in words (postal slips) ---------------------------------------------------------
 
-_WORD_LABEL = re.compile(r"(?:in\s+lettere|importo\s+lettere|euro\s+in\s+lettere)\s*[:\-]?\s*"
-                         r"([a-z][a-z ]*?)\s*/\s*(\d{2})\b", re.IGNORECASE)
+# (OCR drops the spaces of a printed label: 'IMPORTOINLETTERE', and reads O as 0 in words)
+_WORD_LABEL = re.compile(r"(?:in\s*lettere|importo\s*lettere)\s*[:\-.]?\s*"
+                         r"([a-z][a-z0 ]*?)\s*/\s*(\d{2})\b", re.IGNORECASE)
 # Longest first, so 'diciassette' is not read as 'dici' + ...; elided forms ('vent', 'trent',
 # 'cent') come from 'ventuno', 'trentotto', 'centottanta'.
 _NUMBER_WORDS = {
@@ -664,7 +668,7 @@ def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
         line = _fold_accents(line)
         match = _WORD_LABEL.search(line)
         if match:
-            euros = words_to_number(match.group(1))
+            euros = words_to_number(match.group(1).replace("0", "o"))
             if euros is not None:
                 value = Decimal(euros) + Decimal(match.group(2)) / 100
                 return value.quantize(Decimal("0.01")), _evidence(lines, index, 0.9)

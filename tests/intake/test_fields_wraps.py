@@ -2,6 +2,8 @@
 values set after leader dots."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from intake.fields import extract_fields
 
 
@@ -37,3 +39,15 @@ def test_a_trn_that_the_customer_calls_cro() -> None:
     text = "Il CRO del bonifico e' 0306912345678901234567890IT, grazie.\n"
     assert extract_fields(text).transfer_ref == "0306912345678901234567890IT"
     assert extract_fields("CRO: 12345678901\n").transfer_ref == "12345678901"
+
+
+def test_a_post_office_receipts_abbreviations() -> None:
+    """GIVEN a counter receipt ('IMP' the amount, 'TASSA' the office's fee) and a slip's
+    amount in words under a label OCR read without spaces THEN the amount, checked."""
+    text = ("Ricevuta di versamento sul c/c 000012345678 di euro 31,20\n"
+            "IMPORTOINLETTERE. TRENTUN0/20\n"
+            "VCYL1234 02/03/2026 IMP 31,20 TASSA 1,80\n")
+    fields = extract_fields(text)
+    assert fields.amount == Decimal("31.20") and fields.doubts == []
+    assert fields.evidence["amount"].confidence >= 0.9  # figures and words agree
+    assert extract_fields("Vaglia IMP 31,20 TASSA 1,80\n").amount == Decimal("31.20")
