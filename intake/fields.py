@@ -851,9 +851,13 @@ _REFERENCES = [
                 r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
     (re.compile(r"end\s*to\s*end\s*(?:id)?\s*" + _LEADER + r"?\s*"
                 r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
+    # a cheque's number: 'assegno bancario n° ...', 'N. assegno: ...', 'numero dell'assegno'
     (re.compile(r"(?:assegno|cheque)(?:\s+(?:bancario|circolare|postale|non\s+trasferibile))?"
-                r"\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
+                r"\s*(?:n(?:r|o|umero)?\.?\s*°?|#)\s*[:.]?\s*([0-9\-]{6,20})",
                 re.I), 0.85),
+    (re.compile(r"(?:\bn(?:r|o|umero)?\.?\s*°?|\bnumero)\s+(?:dell.\s*|del\s+)?"
+                r"(?:assegno|cheque)(?:\s+(?:bancario|circolare|postale))?\s*[:.]?\s*"
+                r"([0-9\-]{6,20})", re.I), 0.85),
     (re.compile(r"\b(VCY[A-Z]?\s*\d{3,})", re.I), 0.8),
 ]
 

@@ -51,3 +51,10 @@ def test_a_post_office_receipts_abbreviations() -> None:
     assert fields.amount == Decimal("31.20") and fields.doubts == []
     assert fields.evidence["amount"].confidence >= 0.9  # figures and words agree
     assert extract_fields("Vaglia IMP 31,20 TASSA 1,80\n").amount == Decimal("31.20")
+
+
+def test_a_cheques_number_however_it_is_labelled() -> None:
+    for text in ("Allego l'assegno n° 4455667788 di euro 30,00", "N. assegno: 4455667788",
+                 "Numero dell'assegno bancario 4455667788", "ASSEGNO CIRCOLARE NR.4455667788"):
+        assert extract_fields(text).transfer_ref == "4455667788", text
+    assert extract_fields("Assegno intestato a Lextel, tel. 0612345678").transfer_ref is None
