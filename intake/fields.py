@@ -79,7 +79,7 @@ class PaymentFields:
 
 
 def extract_fields(text: str) -> PaymentFields:
-    lines = _outgoing_display(_normalise(text).split("\n"))
+    lines = _outgoing_display(_split_display(_normalise(text).split("\n")))
     result = PaymentFields()
     result.code_candidates = find_codes(lines)
     result.codes = [c.code for c in result.code_candidates]
@@ -182,6 +182,25 @@ def _outgoing_display(lines: list[str]) -> list[str]:
 # An app's amount display: big figures and small raised decimals, which OCR reads as two
 # words ('36 ,60'): one amount
 _BIG_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,3}(?:\.\d{3})*) ,(\d{2})(?![\d.,])")
+
+
+# The same display read as two lines: the big figures, then the small decimals ('€ 45' /
+# ',10'; '- 45' / ',10 €'): one amount
+_DISPLAY_UNITS = re.compile(r"^(?P<head>[-=]?\s?(?:€|EUR)?\s?)(?P<units>\d{1,3}(?:\.\d{3})*)$")
+_DISPLAY_CENTS = re.compile(r"^[,.](?P<cents>\d{2})(?P<tail>\s?(?:€|EUR))?$")
+
+
+def _split_display(lines: list[str]) -> list[str]:
+    """Joins an amount display OCR read as two lines, keeping the line count (the second
+    line is left empty)."""
+    out = list(lines)
+    for index in range(len(out) - 1):
+        units, cents = _DISPLAY_UNITS.match(out[index]), _DISPLAY_CENTS.match(out[index + 1])
+        if units and cents:
+            out[index] = (f"{units.group('head')}{units.group('units')},{cents.group('cents')}"
+                          f"{cents.group('tail') or ''}")
+            out[index + 1] = ""
+    return out
 
 
 # A label stands close to its value: the context is bounded so that extraction stays linear

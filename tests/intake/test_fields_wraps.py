@@ -58,3 +58,12 @@ def test_a_cheques_number_however_it_is_labelled() -> None:
                  "Numero dell'assegno bancario 4455667788", "ASSEGNO CIRCOLARE NR.4455667788"):
         assert extract_fields(text).transfer_ref == "4455667788", text
     assert extract_fields("Assegno intestato a Lextel, tel. 0612345678").transfer_ref is None
+
+
+def test_an_app_amount_display_read_as_two_lines() -> None:
+    """GIVEN a banking app's big figures and small decimals that OCR read as two lines
+    THEN one amount, and the figures alone are never the amount."""
+    text = "Bonifico SEPA\n- 128\n,45 €\nA favore di Studio Rossi\n"
+    assert extract_fields(text).amount == Decimal("128.45")
+    assert extract_fields("Importo\n€ 1.128\n,05\n").amount == Decimal("1128.05")
+    assert extract_fields("Importo 128\nnote: ,45 di sconto\n").amount is None
