@@ -42,6 +42,27 @@ _TOTAL_CLAIM = re.compile(
     re.IGNORECASE)
 
 
+# A reply's attribution wrapped over two lines ('Il giorno ... <amministrazione@...>' /
+# 'ha scritto:'), and a mail client's header block ('Da: ...' / 'Inviato: ...' / 'Oggetto:')
+_ATTRIBUTION_START = re.compile(r"^(?:il\s+giorno\b|il\s+\d|il\s+(?:lun|mar|mer|gio|ven|sab|dom)"
+                                r"\w*\b|on\s)", re.IGNORECASE)
+_ATTRIBUTION_END = re.compile(r"\b(?:ha\s+scritto|wrote)\s*:?\s*$", re.IGNORECASE)
+_HEADER_FROM = re.compile(r"^(?:da|from|mittente)\s*:\s*\S", re.IGNORECASE)
+_HEADER_NEXT = re.compile(r"^(?:inviato|sent|data|date|a|to|cc|oggetto|subject)\s*:",
+                          re.IGNORECASE)
+
+
+def _quote_starts(lines: list[str], index: int) -> bool:
+    """Whether a quoted message starts at ``lines[index]`` (besides ``_QUOTE_HEADER``)."""
+    line = lines[index].strip()
+    following = [ln.strip() for ln in lines[index + 1:index + 4]]
+    if _ATTRIBUTION_START.match(line) and following \
+            and _ATTRIBUTION_END.search(following[0]) and len(line) < 200:
+        return True
+    return bool(_HEADER_FROM.match(line)) and \
+        sum(bool(_HEADER_NEXT.match(ln)) for ln in following) >= 2
+
+
 @dataclass(frozen=True)
 class BodyParts:
     own: str  # what the customer wrote, signature excluded
@@ -55,7 +76,7 @@ def split_body(text: str) -> BodyParts:
     quoted: list[str] = []
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if _QUOTE_HEADER.match(stripped):
+        if _QUOTE_HEADER.match(stripped) or _quote_starts(lines, index):
             quoted = lines[index:]
             break
         if stripped.startswith(">"):

@@ -74,3 +74,25 @@ def test_an_accented_amount_in_words_in_a_customers_body() -> None:
             "l'ordine RLM77777.\nCordialità\nAnna Neri\n")
     assert body_fields(text).amount == Decimal("63.15")
     assert extract_fields("Nessun importo: perché no.").amount is None
+
+
+@pytest.mark.parametrize("quote", [
+    "Il giorno 05/05/2026 alle ore 09:18, Ufficio Ordini <ordini@example.it>\nha scritto:\n",
+    "From: Ufficio Ordini\nSent: Tuesday, May 5, 2026 9:18 AM\nTo: Mario Bianchi\n"
+    "Subject: Ordine RLM99999\n",
+    "Da: Ufficio Ordini\nInviato: martedì 5 maggio 2026 09:18\nOggetto: Ordine RLM99999\n",
+])
+def test_quoted_messages_whatever_the_mail_client(quote: str) -> None:
+    """GIVEN a reply whose quoted message (no '>' marks) holds the provider's order, price
+    and IBAN THEN only the customer's own code and amount are read."""
+    text = ("Buongiorno, ho pagato l'ordine RLM12345 con bonifico di 30,00 euro.\n\n" + quote
+            + "\nGentile cliente, l'ordine RLM99999 costa 45,00 EUR.\n"
+            "IBAN IT62 C032 6803 2030 5288 6541 770\n")
+    fields = body_fields(text)
+    assert fields.codes == ["RLM12345"] and fields.amount == Decimal("30.00")
+    assert fields.iban is None
+
+
+def test_a_body_line_that_starts_like_a_header_is_still_the_customers() -> None:
+    text = "Da: Mario Bianchi, ordine RLM12345\nA: voi, importo 30,00 euro\n"
+    assert body_fields(text).codes == ["RLM12345"]
