@@ -1027,12 +1027,41 @@ def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
             name = _clean_name(re.sub(r"^[A-Za-zÀ-ÿ' ]{2,30}:\s*", "", lines[index + 1]))
         if name:
             return name, _evidence(lines, index, 0.8)
+    addressee = _addressee(lines)
+    if addressee:
+        return addressee
     for index, line in enumerate(lines[:-1]):
         if _CLOSING.search(line):
             name = _clean_name(lines[index + 1])
             if name and len(name.split()) >= 2 and not re.search(r"[@:]", name) \
                     and not _INSTITUTION.search(name):
                 return name, _evidence(lines, index + 1, 0.5)
+    return None
+
+
+# A bank's letter about a transfer its customer ordered is addressed to that customer
+_SALUTATION = re.compile(r"^(?:spett(?:\.le|abile)|gent(?:\.(?:mo|ma|le)|ile|ilissim[oa])|"
+                         r"egr(?:\.|egio)|alla\s+c\.?\s?a\.?|all.attenzione\s+di)\s*[:,]?\s*"
+                         r"(?:(?:sig|sig\.ra|dott|avv|ing|geom|rag)\.?\s+)?(.+)$", re.IGNORECASE)
+_ORDERED_BY_ADDRESSEE = re.compile(
+    r"\bda\s+(?:lei|voi|te)\s+(?:disposto|ordinato|effettuato|eseguito|richiesto|inserito)\b"
+    r"|\bsu\s+(?:sua|vostra)\s+(?:disposizione|richiesta|ordine)\b|\bper\s+(?:suo|vostro)\s+"
+    r"conto\b|\bdal\s+(?:suo|vostro)\s+conto\b", re.IGNORECASE)
+
+
+def _addressee(lines: list[str]) -> tuple[str, Evidence] | None:
+    """The person a bank's letter is addressed to ('Spett.le ANNA NERI'), when the letter
+    says the transfer was theirs ('il bonifico da lei disposto')."""
+    if not any(_ORDERED_BY_ADDRESSEE.search(line) for line in lines):
+        return None
+    for index, line in enumerate(lines[:15]):
+        match = _SALUTATION.match(line)
+        if not match:
+            continue
+        name = _clean_name(match.group(1))
+        if name and len(name.split()) >= 2 and not _INSTITUTION.search(name) \
+                and not re.search(r"\bclient[ei]\b|[@:]", name, re.IGNORECASE):
+            return name, _evidence(lines, index, 0.6)
     return None
 
 

@@ -67,3 +67,14 @@ def test_an_app_amount_display_read_as_two_lines() -> None:
     assert extract_fields(text).amount == Decimal("128.45")
     assert extract_fields("Importo\n€ 1.128\n,05\n").amount == Decimal("1128.05")
     assert extract_fields("Importo 128\nnote: ,45 di sconto\n").amount is None
+
+
+def test_a_banks_letter_names_its_customer_as_the_payer() -> None:
+    letter = ("Banca Esempio\nEgregio Sig. PIERO GALLO\nVia Roma 1\nTorino\n"
+              "Gentile Cliente, il bonifico da lei disposto il 03/03/2026 per EUR 30,00 a "
+              "favore di Lextel e' stato eseguito.\n")
+    assert extract_fields(letter).payer == "PIERO GALLO"
+    # a customer's letter to the provider: the addressee is the beneficiary
+    own = ("Spett.le Lextel S.p.a.\nho disposto il bonifico di EUR 30,00 per RLM12345.\n")
+    assert extract_fields(own).payer is None
+    assert extract_fields("Spett.le Anna Neri\nVi inviamo il listino.\n").payer is None
