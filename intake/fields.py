@@ -162,7 +162,8 @@ def _normalise(text: str) -> str:
 # A banking app shows the transfer the customer made as money leaving their account: a line
 # that is only the amount, signed, under the transfer's title ('Bonifico istantaneo' /
 # '- 21,78 €'). On a document that says nothing was reversed or refused, it is the payment.
-_SIGNED_DISPLAY = re.compile(r"^[-=]\s?(€\s?)?(\d{1,3}(?:\.\d{3})*,\d{2})\s?(€|EUR)?$")
+# (OCR reads the display's decimal comma as a dot or a colon: '-166.20', '-166:20€')
+_SIGNED_DISPLAY = re.compile(r"^[-=]\s?(€\s?)?(\d{1,3}(?:\.\d{3})*[,.:]\d{2})\s?(€|EUR)?$")
 _TRANSFER_TITLE = re.compile(r"\bbonifico\b|\bgiroconto\b|\bpagamento\b", re.IGNORECASE)
 
 
@@ -175,7 +176,9 @@ def _outgoing_display(lines: list[str]) -> list[str]:
     for index in found:
         match = _SIGNED_DISPLAY.match(lines[index])
         assert match is not None
-        lines[index] = f"{match.group(1) or ''}{match.group(2)} {match.group(3) or ''}".strip()
+        figures = match.group(2)
+        figures = figures[:-3] + "," + figures[-2:]  # the decimal separator as printed: ','
+        lines[index] = f"{match.group(1) or ''}{figures} {match.group(3) or ''}".strip()
     return lines
 
 
@@ -1142,6 +1145,9 @@ def find_mailboxes(lines: list[str], cut_words: bool = True) -> list[str]:
     for line in _unwrap_mailboxes(lines, cut_words):
         for match in _EMAIL.finditer(line):
             address = match.group(1).rstrip(".-").lower()
+            cut = _ELLIPSIS.match(line, match.end()) or line.startswith("..", match.end() - 1)
+            if cut and _tld(address) not in _KNOWN_TLDS:
+                continue  # 'mario@pec.a…': an app cut the causale; a fragment is no mailbox
             domain = address.split("@", 1)[1]
             if any(domain == d or domain.endswith("." + d) for d in _OWN_DOMAINS) \
                     or _OWN_LOCAL.match(address):

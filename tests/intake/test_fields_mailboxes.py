@@ -34,3 +34,9 @@ def test_an_address_that_ends_its_line_is_not_glued_to_the_next_word() -> None:
     body = ("Buongiorno, vi scrivo per il rinnovo della casella indicata qui\n"
             "mario.rossi@pec.it\nSaluti\n")
     assert body_fields(body).mailboxes == ["mario.rossi@pec.it"]
+
+
+def test_an_address_cut_by_an_ellipsis_is_no_mailbox() -> None:
+    assert extract_fields("Causale: rinnovo casella anna@pec.avv...\n").mailboxes == []
+    assert extract_fields("Causale: rinnovo casella anna@pec.avvocati.i…\n").mailboxes == []
+    assert extract_fields("Rinnovo casella anna@pec.it... grazie\n").mailboxes == ["anna@pec.it"]

@@ -78,3 +78,12 @@ def test_a_banks_letter_names_its_customer_as_the_payer() -> None:
     own = ("Spett.le Lextel S.p.a.\nho disposto il bonifico di EUR 30,00 per RLM12345.\n")
     assert extract_fields(own).payer is None
     assert extract_fields("Spett.le Anna Neri\nVi inviamo il listino.\n").payer is None
+
+
+def test_an_apps_outgoing_display_with_a_misread_decimal_comma() -> None:
+    """GIVEN the signed display under a transfer's title, its comma read as '.' or ':'
+    THEN the amount paid, positive, and no negative-amount doubt."""
+    for display in ("-84.30", "- 84:30 €", "-1.084,30"):
+        fields = extract_fields(f"Giroconto\n{display}\nBeneficiario Studio Neri\n")
+        expected = Decimal("1084.30") if "1.0" in display else Decimal("84.30")
+        assert fields.amount == expected and fields.doubts == [], display
