@@ -38,7 +38,10 @@ _TITLE = re.compile(r"^(?:studio\s+legale|avv\.?(?:to|ta)?|dott\.?(?:ssa)?|dr\.?
                     r"rag\.?|ing\.?|sig\.?(?:ra)?|prof\.?(?:ssa)?|notaio)\s+", re.IGNORECASE)
 _TOTAL_CLAIM = re.compile(
     r"(?:totale|in\s+tutto|complessiv\w*|per\s+un\s+(?:totale|importo)\s+(?:complessivo\s+)?di)"
-    r"\s*(?:di|pari\s+a|:)?\s*(?:€|eur|euro)?\s*(\d{1,3}(?:\.\d{3})*,\d{2}|\d+[.,]\d{2})",
+    r"\s*(?:di|pari\s+a|:)?\s*(?:€|eur|euro)?\s*(\d{1,3}(?:\.\d{3})*,\d{2}|\d+[.,]\d{2})"
+    # the figure before the word: '45,10 euro in totale', '45,10 complessivi'
+    r"|(?<![\d.,])(\d{1,3}(?:\.\d{3})*,\d{2}|\d+[.,]\d{2})\s*(?:€|eur|euro)?\s*"
+    r"(?:in\s+totale|in\s+tutto|complessiv[ie]|totali)\b",
     re.IGNORECASE)
 
 
@@ -132,7 +135,7 @@ def _claimed_total(lines: list[str]) -> tuple[Decimal, int] | None:
     for index, line in enumerate(lines):
         match = _TOTAL_CLAIM.search(line)
         if match:
-            value = parse_amount(match.group(1))
+            value = parse_amount(match.group(1) or match.group(2))
             if value is not None and value > 0:
                 return value, index
     return None

@@ -398,7 +398,9 @@ _AMOUNT = re.compile(
 _AMOUNT_LABELS: dict[str, re.Pattern[str]] = {
     # ('tassa': what a post office charges for a slip)
     "fee": re.compile(r"commission|spese|oneri|\bcosto|bollo|\bfee|tariff|\btass[ae]\b"),
-    "balance": re.compile(r"saldo|disponibil|balance|\bfido|contabile\b|residu"),
+    # (a company's signature prints its share capital: 'Capitale sociale € 10.000,00 i.v.')
+    "balance": re.compile(r"saldo|disponibil|balance|\bfido|contabile\b|residu|"
+                          r"capitale\s+sociale"),
     "total_debit": re.compile(
         r"totale\s*(?:addebit|dell.operazione|operazione|complessiv|pagato|da\s+addebitare)"
         r"|import[oi]\s+(?:totale\s+)?addebitat|addebito\s+totale|total\s+amount|totale"),
@@ -710,7 +712,7 @@ _WORDS_WITH_CURRENCY = re.compile(
     r"(?:\b(?:euro|eur)\s+(?P<w1>[a-z]+(?:\s[a-z]+)*?)\s*(?:/|,|\s+e\s+|\s+virgola\s+)\s*"
     r"(?P<c1>\d{2}|[a-z]+)\b)"
     r"|(?:\b(?P<w2>[a-z]+(?:\s[a-z]+)*?)\s+euro\s+(?:e\s+)?(?P<c2>\d{1,2}|[a-z]+)"
-    r"(?:\s+(?:centesimi|cent)\b|(?=\s*$|\s*[).,;]))"
+    r"(?:\s+(?:centesimi|cent)\b|(?=\s*$|\s*[).,;]|\s+per\b))"
     r"|(?:lettere\s*[:\-]?\s*(?P<w3>[a-z]+(?:\s[a-z]+)*?)\s+(?:euro|eur)\b(?!\s+e\b)(?!\s*\d)))",
     re.IGNORECASE)
 

@@ -96,3 +96,14 @@ def test_quoted_messages_whatever_the_mail_client(quote: str) -> None:
 def test_a_body_line_that_starts_like_a_header_is_still_the_customers() -> None:
     text = "Da: Mario Bianchi, ordine RLM12345\nA: voi, importo 30,00 euro\n"
     assert body_fields(text).codes == ["RLM12345"]
+
+
+@pytest.mark.parametrize("text,value", [
+    ("Ordini RLM11111 e RLM22222 pagati: 22,55 euro ciascuno, 45,10 in totale.", "45.10"),
+    ("Ho pagato ventidue euro e cinquantacinque per RLM11111.", "22.55"),
+    ("Pagamento RLM11111 effettuato.\nStudio Rossi Srl - Capitale sociale € 10.000,00 i.v.",
+     None),
+])
+def test_more_of_what_customers_write(text: str, value: str | None) -> None:
+    amount = body_fields(text).amount
+    assert amount == (Decimal(value) if value else None)
