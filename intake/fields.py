@@ -245,7 +245,8 @@ def _evidence(lines: list[str], index: int, confidence: float) -> Evidence:
 _PREFIX_GAP = r"(?:[ .\-_]{0,2}| ?\n)"
 _CODE = re.compile(
     rf"(?<![A-Za-z0-9])R{_PREFIX_GAP}L{_PREFIX_GAP}M"
-    r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
+    # (a line may end after the separator: 'RLM-' / '12345')
+    r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3} ?\n?)"
     r"(\d{1,10})(?!\d)",
     re.IGNORECASE,
 )

@@ -87,3 +87,9 @@ def test_an_apps_outgoing_display_with_a_misread_decimal_comma() -> None:
         fields = extract_fields(f"Giroconto\n{display}\nBeneficiario Studio Neri\n")
         expected = Decimal("1084.30") if "1.0" in display else Decimal("84.30")
         assert fields.amount == expected and fields.doubts == [], display
+
+
+def test_a_line_that_ends_after_the_prefixs_separator() -> None:
+    assert extract_fields("CAUSALE: ORDINE RLM-\n20004 RINNOVO\n").codes == ["RLM20004"]
+    assert extract_fields("Causale: ordine RLM n.\n20004\n").codes == ["RLM20004"]
+    assert extract_fields("Saldo RLM\nIMPORTO 12,00\n").codes == []
