@@ -1094,7 +1094,8 @@ _TAIL_TOKEN = re.compile(r"[\w.+@-]+$")
 _HEAD_TOKEN = re.compile(r"^[\w.+@-]+")
 # top-level domains of the addresses customers write (a cut domain ends in none of these)
 _KNOWN_TLDS = {"it", "eu", "com", "net", "org", "info", "biz", "ch", "sm", "va", "de", "fr",
-               "es", "at", "uk", "be", "nl", "pro", "legal", "email"}
+               "es", "at", "uk", "be", "nl", "pro", "legal", "email", "cloud", "online", "io",
+               "studio", "me", "co", "us", "lu", "si", "hr", "pl", "ro", "pt", "gr", "ie"}
 # a line cut at its column is long; a line people end where they like may be short
 _CUT_LINE_CHARS = 40
 
@@ -1148,7 +1149,9 @@ def find_mailboxes(lines: list[str], cut_words: bool = True) -> list[str]:
     for line in _unwrap_mailboxes(lines, cut_words):
         for match in _EMAIL.finditer(line):
             address = match.group(1).rstrip(".-").lower()
-            cut = _ELLIPSIS.match(line, match.end()) or line.startswith("..", match.end() - 1)
+            # an app cuts a causale with an ellipsis that OCR may not read: at the line's end
+            cut = _ELLIPSIS.match(line, match.end()) or line.startswith("..", match.end() - 1) \
+                or not line[match.end():].strip(" .…,;:'\"`")
             if cut and _tld(address) not in _KNOWN_TLDS:
                 continue  # 'mario@pec.a…': an app cut the causale; a fragment is no mailbox
             domain = address.split("@", 1)[1]
