@@ -901,6 +901,23 @@ def find_transfer_ref(lines: list[str]) -> tuple[str, Evidence] | None:
                 if found:
                     value, joined = found
                     return value, _evidence(lines, index, confidence - 0.1 * joined)
+    return _cheque_code_line(lines)
+
+
+# An Italian cheque's code line: cheque number, ABI, CAB, account ('5829493472 05696 29212
+# 1032853'), its magnetic-ink marks read by OCR as punctuation
+_CHEQUE_CODE_LINE = re.compile(r"^\W*(\d{7,12})\W+\d{5}\W+\d{5}\W+\d{4,14}\W*$")
+_CHEQUE = re.compile(r"\bassegn[oi]\b|\bcheque", re.IGNORECASE)
+
+
+def _cheque_code_line(lines: list[str]) -> tuple[str, Evidence] | None:
+    """The number of a cheque printed without a label, on its code line."""
+    if not any(_CHEQUE.search(line) for line in lines):
+        return None
+    for index, line in enumerate(lines):
+        match = _CHEQUE_CODE_LINE.match(line)
+        if match:
+            return match.group(1), _evidence(lines, index, 0.6)
     return None
 
 
