@@ -29,7 +29,8 @@ from core.errors import BadMessage, Deadline, IntakeError, OverBudget, SourceUnr
 from core.status import ReceiptStatus
 from intake.message import ParsedMessage, message_facts, parse_incoming, peek_message_id
 from intake.reading import Reading, read_message, second_opinion
-from intake.sources import IncomingMessage, Settlement, open_source
+from intake.sources import IncomingMessage, Settlement, Source, open_source
+from intake.sources.base import Reserve
 from intake.text import OcrEngine
 from matching.decide import (
     MATCHED,
@@ -94,6 +95,8 @@ class PollSummary:
     unreachable: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # a bug while fetching (logged)
     seconds: float = 0.0
+    taken: int = 0  # messages taken in and moved out of their source
+    deferred: bool = False  # some are another worker's: look again soon
 
     def line(self) -> str:
         total = sum(self.outcomes.values())
@@ -122,6 +125,7 @@ class Pipeline:
         self.worker = operations.worker_id()
         self._heartbeat = ClaimHeartbeat(self)
         self._holds = db.engine.dialect.name != "sqlite" or settings.service.workers > 1
+        self._reserved: set[tuple[str, str]] = set()  # held by a batch's reservation
 
     # --- the story ------------------------------------------------------------------------
 
@@ -136,38 +140,65 @@ class Pipeline:
         return summary
 
     def poll_source(self, source_settings, summary: PollSummary) -> None:  # noqa: ANN001
-        taken = 0
+        before = summary.taken
         try:
             source = open_source(source_settings, self.settings.limits)
             try:
-                for incoming in source.fetch():
-                    outcome = self.take_in(incoming)
-                    if outcome.in_progress:
-                        continue  # its process settles it
-                    try:
-                        source.settle(incoming, outcome.settlement)
-                    finally:
-                        self.settled(incoming)
-                    taken += 1
-                    if outcome.already_known:
-                        summary.already_known += 1
-                    else:
-                        summary.outcomes[outcome.status] += 1
+                self.drain(source, summary)
             finally:
                 source.close()
         except SourceUnreachable as exc:
             log.warning("source=%s unreachable: %s", source_settings.name, exc.reason)
             summary.unreachable.append(source_settings.name)
-            self.record_poll(source_settings.name, exc.reason, taken)
+            self.record_poll(source_settings.name, exc.reason, summary.taken - before)
             return
         except (OperationalError, DisconnectionError):
             raise  # the database: nothing can be recorded for any source
         except Exception:  # noqa: BLE001 - a bug in one source's code: the others go on
             log.exception("source=%s: internal error while fetching", source_settings.name)
             summary.failed.append(source_settings.name)
-            self.record_poll(source_settings.name, "internal error while fetching", taken)
+            self.record_poll(source_settings.name, "internal error while fetching",
+                             summary.taken - before)
             return
-        self.record_poll(source_settings.name, None, taken)
+        self.record_poll(source_settings.name, None, summary.taken - before)
+
+    def drain(self, source: Source, summary: PollSummary,
+              stop: threading.Event | None = None) -> PollSummary:
+        """Takes in what ``source`` has waiting, a batch at a time: each message's outcome
+        committed (``take_in``), then the batch's messages moved out of the source in one
+        go (never before their outcomes are committed), then this worker's holds on them
+        released. ``stop`` set: the message in hand is finished, its batch settled."""
+        reserve = self._reserver(source.name, summary) if self._holds else None
+        for batch in source.batches(reserve):
+            done: list[tuple[IncomingMessage, Outcome]] = []
+            failed: IncomingMessage | None = None
+            try:
+                for incoming in batch:
+                    if stop is not None and stop.is_set():
+                        break
+                    failed = incoming
+                    outcome = self.take_in(incoming)
+                    failed = None
+                    if outcome.in_progress:
+                        summary.deferred = True  # its process settles it; look again soon
+                        continue
+                    done.append((incoming, outcome))
+            finally:
+                try:
+                    if done:
+                        source.settle_many([(i, o.settlement) for i, o in done])
+                finally:
+                    # a message whose processing raised stays held until its lease ends
+                    self.settled_many([i for i in batch if i is not failed])
+            for _incoming, outcome in done:
+                summary.taken += 1
+                if outcome.already_known:
+                    summary.already_known += 1
+                else:
+                    summary.outcomes[outcome.status] += 1
+            if stop is not None and stop.is_set():
+                break
+        return summary
 
     def record_poll(self, source: str, error: str | None, taken: int = 0) -> None:
         """The poll's result for ``status``; never in the way of the intake itself."""
@@ -182,15 +213,44 @@ class Pipeline:
     def settled(self, incoming: IncomingMessage) -> None:
         """The message has been moved out of its source (or the move failed and is left to
         whoever comes next): this worker's hold on it ends."""
-        self._heartbeat.drop((incoming.source, incoming.stable_id))
-        if not self._holds:
+        self.settled_many([incoming])
+
+    def settled_many(self, messages: list[IncomingMessage]) -> None:
+        """``settled`` for a batch, in one transaction."""
+        keys: dict[str, list[str]] = {}
+        for incoming in messages:
+            key = (incoming.source, incoming.stable_id)
+            self._heartbeat.drop(key)
+            self._reserved.discard(key)
+            keys.setdefault(incoming.source, []).append(incoming.stable_id)
+        if not self._holds or not keys:
             return
         try:
             with self.db.session() as session:
-                operations.release(session, incoming.source, incoming.stable_id)
+                for source, source_keys in keys.items():
+                    operations.release(session, source, source_keys)
         except Exception:  # noqa: BLE001 - the lease ends it anyway
-            log.warning("source=%s id=%s hold not released", incoming.source, incoming.key,
-                        exc_info=True)
+            log.warning("holds of %d message(s) not released", len(messages), exc_info=True)
+
+    def _reserver(self, source: str, summary: PollSummary) -> Reserve | None:
+        """Holds a whole batch in one transaction before it is downloaded, so several
+        workers on one mailbox take disjoint batches (SQLite and PostgreSQL; elsewhere
+        each message is held on its own as it is taken in)."""
+        if self.db.engine.dialect.name not in ("sqlite", "postgresql"):
+            return None
+
+        def reserve(source_keys: list[str]) -> set[str]:
+            with self.db.session() as session:
+                granted = operations.claim_many(
+                    session, source, source_keys, self.clock(),
+                    self.settings.service.claim_lease_seconds, self.worker)
+            for key in granted:
+                self._reserved.add((source, key))
+                self._heartbeat.hold((source, key))
+            if len(granted) < len(set(source_keys)):
+                summary.deferred = True  # another worker's: if it dies, its holds lapse
+            return granted
+        return reserve
 
     def _hold(self, incoming: IncomingMessage) -> bool:
         """Several workers on one mailbox: a worker holds a message from before it is read
@@ -200,7 +260,7 @@ class Pipeline:
         Not for a single worker on SQLite (one machine, one process): the per-attempt claim
         already keeps a message to it, and the two commits a hold costs are two fsyncs per
         message there."""
-        if not self._holds:
+        if not self._holds or (incoming.source, incoming.stable_id) in self._reserved:
             return True
         with self.db.session() as session:
             taken = operations.claim(session, incoming.source, incoming.stable_id,
@@ -247,10 +307,12 @@ class Pipeline:
 
     def _take_in(self, incoming: IncomingMessage, message_id: str | None) -> Outcome:
         known = self._known(incoming, message_id)
+        claim: int | None = None
         if known is None:
             self.originals.put(incoming.raw)
             try:
                 receipt_id = self._record_arrival(incoming, message_id)
+                claim = 1  # the arrival's transaction claimed the first attempt
             except IntegrityError:  # another process recorded this arrival first
                 known = self._known(incoming, message_id)
                 if known is None:
@@ -259,7 +321,7 @@ class Pipeline:
             if known.status != ReceiptStatus.RECEIVED:
                 return known
             receipt_id = known.receipt_id
-        claim = self._claim(receipt_id)
+            claim = self._claim(receipt_id)
         if claim is None:  # another live process is on it: its outcome will be committed
             return Outcome(receipt_id, ReceiptStatus.RECEIVED, "being processed elsewhere",
                            already_known=True, in_progress=True)
@@ -372,19 +434,23 @@ class Pipeline:
             return Outcome(row.id, row.status, row.reason, codes, already_known=True)
 
     def _record_arrival(self, incoming: IncomingMessage, message_id: str | None) -> int:
-        """The arrival, committed on its own: the row every later step works on. The
-        Message-ID is read from the header block, so even a message that cannot be parsed
-        is recognised again by Message-ID + hash (see ``_known``)."""
+        """The arrival, committed on its own: the row every later step works on, with its
+        first processing attempt counted and claimed by this process (one commit, not
+        two: see ``_claim``). The Message-ID is read from the header block, so even a
+        message that cannot be parsed is recognised again by Message-ID + hash
+        (see ``_known``)."""
         meta = {**incoming.metadata, "is_mail": str(incoming.is_mail).lower()}
         if incoming.fax_gateway:
             meta["fax_gateway"] = "true"
+        now = self.clock()
         with self.db.session() as session:
             receipt = MessageRow(
                 source=incoming.source, source_key=incoming.stable_id,
                 source_ref=incoming.key, sha256=self.originals_digest(incoming),
                 size=len(incoming.raw), filename=_text(incoming.filename),
-                status=ReceiptStatus.RECEIVED, received_at=self.clock(),
-                message_id=_text(message_id), metadata_json=meta, attempts=0)
+                status=ReceiptStatus.RECEIVED, received_at=now,
+                message_id=_text(message_id), metadata_json=meta, attempts=1,
+                claimed_by=_WORKER, claimed_at=now)
             session.add(receipt)
             session.flush()  # raises IntegrityError if another process recorded it first
             audit.record(session, receipt, "status", ReceiptStatus.RECEIVED,
