@@ -20,6 +20,7 @@ DOCUMENT_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 # Files still being written by a copier or an editor: never half-read them.
 PARTIAL_SUFFIXES = {".part", ".tmp", ".crdownload", ".swp"}
 BATCH_FILES = 25
+BATCH_BYTES = 32 * 1024 * 1024
 
 
 class FolderSource:
@@ -51,11 +52,13 @@ class FolderSource:
         """Finished files in name order, ``size`` at a time; a file's identity needs its
         hash, so ``reserve`` is asked once the batch is read."""
         batch: list[IncomingMessage] = []
+        held = 0  # bytes read ahead: a batch of big files is cut short
         for message in self._messages():
             batch.append(message)
-            if len(batch) >= size:
+            held += len(message.raw)
+            if len(batch) >= size or held >= BATCH_BYTES:
                 yield self._reserved(batch, reserve)
-                batch = []
+                batch, held = [], 0
         if batch:
             yield self._reserved(batch, reserve)
 
