@@ -127,6 +127,8 @@ class Pipeline:
         self._heartbeat = ClaimHeartbeat(self)
         self._holds = db.engine.dialect.name != "sqlite" or settings.service.workers > 1
         self._reserved: set[tuple[str, str]] = set()  # held by a batch's reservation
+        # held, their processing raised: kept until the lease ends
+        self._failed: set[tuple[str, str]] = set()
 
     # --- the story ------------------------------------------------------------------------
 
@@ -169,7 +171,21 @@ class Pipeline:
         committed (``take_in``), then the batch's messages moved out of the source in one
         go (never before their outcomes are committed), then this worker's holds on them
         released. ``stop`` set: the message in hand is finished, its batch settled."""
-        reserve = self._reserver(source.name, summary) if self._holds else None
+        pending: set[str] = set()  # reserved, not yet settled
+        reserve = self._reserver(source.name, summary, pending) if self._holds else None
+        try:
+            self._drain(source, reserve, pending, summary, stop)
+        except BaseException:
+            # a batch reserved but never handed over (its download failed): let it go now
+            # rather than keep renewing it while this worker waits for the source
+            orphans = [k for k in pending if (source.name, k) not in self._failed]
+            if orphans:
+                self._release(source.name, orphans)
+            raise
+        return summary
+
+    def _drain(self, source: Source, reserve: Reserve | None, pending: set[str],
+               summary: PollSummary, stop: threading.Event | None) -> None:
         for batch in source.batches(reserve):
             done: list[tuple[IncomingMessage, Outcome]] = []
             failed: IncomingMessage | None = None
@@ -190,7 +206,11 @@ class Pipeline:
                         source.settle_many([(i, o.settlement) for i, o in done])
                 finally:
                     # a message whose processing raised stays held until its lease ends
-                    self.settled_many([i for i in batch if i is not failed])
+                    if failed is not None:
+                        self._failed.add((failed.source, failed.stable_id))
+                    settled = [i for i in batch if i is not failed]
+                    pending.difference_update(i.stable_id for i in settled)
+                    self.settled_many(settled)
             for _incoming, outcome in done:
                 summary.taken += 1
                 if outcome.already_known:
@@ -199,7 +219,6 @@ class Pipeline:
                     summary.outcomes[outcome.status] += 1
             if stop is not None and stop.is_set():
                 break
-        return summary
 
     def record_poll(self, source: str, error: str | None, taken: int = 0) -> None:
         """The poll's result for ``status``; never in the way of the intake itself."""
@@ -224,16 +243,25 @@ class Pipeline:
             self._heartbeat.drop(key)
             self._reserved.discard(key)
             keys.setdefault(incoming.source, []).append(incoming.stable_id)
-        if not self._holds or not keys:
+        if not self._holds:
             return
+        for source, source_keys in keys.items():
+            self._release(source, source_keys)
+
+    def _release(self, source: str, source_keys: list[str]) -> None:
+        for key in source_keys:
+            self._heartbeat.drop((source, key))
+            self._reserved.discard((source, key))
+            self._failed.discard((source, key))
         try:
             with self.db.session() as session:
-                for source, source_keys in keys.items():
-                    operations.release(session, source, source_keys)
+                operations.release(session, source, source_keys)
         except Exception:  # noqa: BLE001 - the lease ends it anyway
-            log.warning("holds of %d message(s) not released", len(messages), exc_info=True)
+            log.warning("source=%s holds of %d message(s) not released", source,
+                        len(source_keys), exc_info=True)
 
-    def _reserver(self, source: str, summary: PollSummary) -> Reserve | None:
+    def _reserver(self, source: str, summary: PollSummary,
+                  pending: set[str]) -> Reserve | None:
         """Holds a whole batch in one transaction before it is downloaded, so several
         workers on one mailbox take disjoint batches (SQLite and PostgreSQL; elsewhere
         each message is held on its own as it is taken in)."""
@@ -245,6 +273,7 @@ class Pipeline:
                 granted = operations.claim_many(
                     session, source, source_keys, self.clock(),
                     self.settings.service.claim_lease_seconds, self.worker)
+            pending.update(granted)
             for key in granted:
                 self._reserved.add((source, key))
                 self._heartbeat.hold((source, key))
