@@ -603,7 +603,9 @@ _NOT_EXECUTED = [
                            r"autorizzazione|firma|approvazione|elaborazione|addebito|invio|conferma\s+della\s+banca)|"
                            r"\bprenotat[oaie]\b|\b(?:stato|status|esito)\s*[:\-]\s*(?:in\s+attesa|"
                            r"in\s+lavorazione|sospes[oa]|pending|da\s+eseguire|non\s+ancora)|"
-                           r"\bnon\s+ancora\s+eseguit", re.I)),
+                           r"\bnon\s+ancora\s+eseguit|"
+                           r"\b(?:bonifico|pagamento|disposizione|giroconto|addebito)\s+"
+                           r"programmat[oa]\b|\bin\s+data\s+futura\b", re.I)),
 ]
 _NOT_EXECUTED_WORDS = {"reversed": "a reversal or cancellation", "refused": "a refused transfer",
                        "pending": "a transfer not executed yet"}
