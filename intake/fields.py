@@ -487,6 +487,9 @@ class _AmountSeen:
     label: str | None       # the nearest label's kind (_AMOUNT_LABELS), None when unlabelled
 
 
+_TIME_OR_DAY = re.compile(r"\b(?:alle|ore|h|dalle|il|del|dal|entro\s+il)\s*$", re.IGNORECASE)
+
+
 def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
     candidates: list[_AmountSeen] = []
     for index, line in enumerate(lines):
@@ -503,6 +506,10 @@ def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
                 continue
             if match.group("sign") or match.group("tsign"):
                 value = -value  # 'Importo stornato: -10,89', '10,89-': money going back
+            if _TIME_OR_DAY.search(line[max(0, match.start() - 12):match.start()]) \
+                    and re.fullmatch(r"\d{1,2}\.\d{2}", match.group("num")) \
+                    and not (match.group("cur1") or match.group("cur2")):
+                continue  # 'alle 10.30', 'il 12.03': a time or a day, not money
             prefix = _before(line, match.start(), previous_end)
             has_label = re.search(r"[A-Za-z]{3}", prefix)
             above = 0 if has_label else 2
