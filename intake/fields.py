@@ -1027,14 +1027,28 @@ def _clean_name(raw: str) -> str | None:
         return None
     if _NAME_IS_LABEL.match(name):  # 'ORDINANTE BENEFICIARIO': a header row, not a name
         return None
-    words = name.split()
+    words = _drop_speckles(name.split())
     if not 1 <= len(words) <= 8 or len(name) > 80:
         return None
     return " ".join(words)
 
 
-_NAME_IS_LABEL = re.compile(r"(?:beneficiari|ordinante|iban|importo|causale|data)\w*\b",
-                            re.IGNORECASE)
+def _drop_speckles(words: list[str]) -> list[str]:
+    """OCR reads a form's rules and dots before an upper-case name as short junk words
+    ('e NICOLÒ MORETTI', '2.3 ct ILARIA SANTORO', '<.-.c TIZIANO CONTI'): dropped, only
+    when what follows is all upper case (so 'de Luca' keeps its 'de')."""
+    start = 0
+    while start < len(words) - 1 and (not re.search(r"[A-Za-zÀ-ÿ]{2}", words[start])
+                                      or (len(words[start]) <= 2 and words[start].islower())):
+        start += 1
+    rest = words[start:]
+    if start and len(rest) >= 2 and all(w.isupper() for w in rest):
+        return rest
+    return words
+
+
+_NAME_IS_LABEL = re.compile(r"(?:beneficiari|ordinante|iban|importo|causale|data|indirizzo)"
+                            r"\w*\b", re.IGNORECASE)
 _CLOSING = re.compile(r"^(?:cordiali|distinti|i\s+migliori)?\s*salut[ie]|^in\s+fede|"
                       r"^con\s+osservanza", re.IGNORECASE)
 

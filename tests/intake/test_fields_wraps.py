@@ -104,3 +104,10 @@ def test_a_cheque_alone_gives_its_number_from_its_code_line() -> None:
     assert fields.evidence["transfer_ref"].confidence < 0.9
     # the same digits on a bank transfer's page are no reference
     assert extract_fields("Bonifico\n1234567801 03069 01000 000012345678\n").transfer_ref is None
+
+
+def test_ocr_speckles_before_an_upper_case_payer_are_dropped() -> None:
+    assert extract_fields("ORDINANTE ..... e PIERO GALLO\n").payer == "PIERO GALLO"
+    assert extract_fields("ORDINANTE ..... 2.3 ct PIERO GALLO\n").payer == "PIERO GALLO"
+    assert extract_fields("Ordinante: de Luca Piero\n").payer == "de Luca Piero"
+    assert extract_fields("Eseguito da: Indirizzo\n").payer is None
