@@ -24,6 +24,7 @@ import glob
 import logging
 import multiprocessing
 import os
+import re
 import resource
 import shutil
 import tempfile
@@ -71,6 +72,16 @@ PPOCR_REC_SIDE = 1600
 # is only detected from about 1400 px: it gets that.
 PPOCR_DET_SIDE_TALL = 1400
 TALL = 1.8
+# Text at least this many times the page's median line height, with figures in it, is a
+# display figure (an app's amount): its band is detected and read again on its own.
+DISPLAY_HEIGHT = 1.8
+DISPLAY_PAD = 0.3  # of the figure's height, above and below, in the band read again
+DISPLAY_BANDS = 3  # at most this many bands a page (they cost a detection each)
+DISPLAY_SCALES = (1.0, 0.6)  # a band is read at these scales of the recogniser's page
+# small decimals beside a large figure: ",17" or "17" (comma lost), maybe with the currency
+SMALL_DECIMALS = re.compile(r"^[,.]?(\d{2})(\s*(?:€|EUR)?)$")
+# a large figure's last digit, and the raised comma misread as a mark after it
+FIGURE_END = re.compile(r"\d[,.'’`\"”]?$")
 
 
 @dataclass
@@ -228,7 +239,99 @@ def ppocr_read(image, number: int) -> PageText:  # noqa: ANN001 - PIL.Image, mod
     found = [(box, text.strip(), float(score))
              for box, (text, score) in zip(boxes, recognised, strict=True)
              if text.strip() and score >= 0.5]
+    try:
+        found = _reread_display_lines(engine, rec_image, found)
+    finally:
+        _trim_heap()
     return _page_from_boxes(found, number, width, height)
+
+
+def _reread_display_lines(engine, rec_image, found: list) -> list:  # noqa: ANN001
+    """Figures printed much larger than the page's text (a banking app's amount, a slip's
+    total) are detected badly on the whole page: the detector, tuned to body text, cuts the
+    big glyphs apart or clips the sign ("1.6" for "-16"). Each band of such figures is
+    detected and read again on its own, where they are the text, and its boxes replace
+    the page's."""
+    import numpy as np
+    if len(found) < 3:
+        return found
+    heights = [float(box[:, 1].max() - box[:, 1].min()) for box, _text, _score in found]
+    median = float(np.median(heights))
+    bands: list[list[float]] = []
+    for (box, text, _score), tall in zip(found, heights, strict=True):
+        if tall >= DISPLAY_HEIGHT * median and any(ch.isdigit() for ch in text):
+            pad = DISPLAY_PAD * tall
+            bands.append([max(0.0, float(box[:, 1].min()) - pad),
+                          min(float(rec_image.size[1]), float(box[:, 1].max()) + pad)])
+    # a large figure the detector missed altogether ("-6" beside its ",10 €")
+    bands += display_glyph_bands(np.asarray(rec_image), median)
+    for top, bottom in _merged(bands)[:DISPLAY_BANDS]:
+        band = rec_image.crop((0, int(top), rec_image.size[0], int(bottom)))
+        # the detector splits big figures from their small decimals differently at each
+        # scale: the reading with the most figures in it is the one that lost none, and
+        # of those the one that kept them in the fewest pieces
+        readings = [_read_band(engine, band, scale, top) for scale in DISPLAY_SCALES]
+        again = max(readings, key=_figures_kept)
+        if not any(ch.isdigit() for _box, text, _score in again for ch in text):
+            continue
+        found = [item for item in found
+                 if not top <= float(item[0][:, 1].mean()) <= bottom] + again
+    return found
+
+
+def _figures_kept(found: list) -> tuple[int, int]:
+    digits = [sum(ch.isdigit() for ch in text) for _box, text, _score in found]
+    return sum(digits), -sum(1 for count in digits if count)
+
+
+def _read_band(engine, band, scale: float, top: float) -> list:  # noqa: ANN001
+    """PP-OCR's segments of a band of the page, read at ``scale``, in page coordinates."""
+    import numpy as np
+    from PIL import Image
+    if scale != 1.0:
+        band = band.resize((max(1, round(band.size[0] * scale)),
+                            max(1, round(band.size[1] * scale))), Image.Resampling.BOX)
+    pixels = np.asarray(band.convert("RGB"))
+    boxes, _elapsed = engine.text_det(pixels)
+    if boxes is None or len(boxes) == 0:
+        return []
+    boxes = np.asarray(boxes, dtype=np.float32)
+    recognised, _elapsed = engine.text_rec(engine.get_crop_img_list(pixels, boxes))
+    offset = np.array([0.0, int(top)], dtype=np.float32)
+    return [(box / scale + offset, text.strip(), float(score))
+            for box, (text, score) in zip(boxes, recognised, strict=True)
+            if text.strip() and score >= 0.5]
+
+
+def display_glyph_bands(pixels, line_height: float) -> list[list[float]]:  # noqa: ANN001
+    """Vertical spans (padded) of glyphs far taller than the page's text lines: solid dark
+    shapes about as wide as tall or narrower (a digit, a sign), not the thin outline of a
+    button or a badge. ``pixels``: the grey page, dark text on light."""
+    import cv2
+    if line_height <= 0 or min(pixels.shape) < 16:
+        return []
+    _, ink = cv2.threshold(pixels, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    count, _labels, stats, _centres = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    bands = []
+    for _x, y, w, h, area in stats[1:count]:
+        if h < DISPLAY_HEIGHT * line_height or h > 0.25 * pixels.shape[0]:
+            continue
+        if w > 1.2 * h or area < 0.2 * w * h:
+            continue  # a rule, a frame, a button's outline
+        pad = DISPLAY_PAD * h
+        bands.append([max(0.0, y - pad), min(float(pixels.shape[0]), y + h + pad)])
+    del _labels
+    return bands if len(bands) <= 4 * DISPLAY_BANDS else []  # a page of big type: as it is
+
+
+def _merged(spans: list[list[float]]) -> list[list[float]]:
+    merged: list[list[float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
 
 
 def _page_from_boxes(found: list, number: int, width: int, height: int) -> PageText:
@@ -242,19 +345,15 @@ def _page_from_boxes(found: list, number: int, width: int, height: int) -> PageT
     items.sort(key=lambda item: (item[1] + item[3]) / 2)
     lines: list[list[tuple]] = []
     for item in items:
-        centre, tall = (item[1] + item[3]) / 2, item[3] - item[1]
-        if lines:
-            last = lines[-1]
-            mean = sum((i[1] + i[3]) / 2 for i in last) / len(last)
-            if abs(centre - mean) <= max(tall, 1.0) / 2:
-                last.append(item)
-                continue
+        if lines and _same_line(lines[-1], item):
+            lines[-1].append(item)
+            continue
         lines.append([item])
     words, texts = [], []
     weighted = total = 0.0
     for line in lines:
         line.sort(key=lambda item: item[0])
-        texts.append(" ".join(item[4] for item in line))
+        texts.append(_line_text(line))
         for x0, y0, x1, y1, text, score in line:
             words.append(WordBox(text, number, x0 / width, y0 / height, x1 / width,
                                  y1 / height, round(score, 3)))
@@ -262,6 +361,45 @@ def _page_from_boxes(found: list, number: int, width: int, height: int) -> PageT
             total += len(text)
     confidence = round(weighted / total, 3) if total else 0.0
     return PageText(number, "\n".join(texts), "ocr", words, confidence, engine="ppocr")
+
+
+def _same_line(line: list[tuple], item: tuple) -> bool:
+    """Whether a segment (x0, y0, x1, y1, ...) belongs to the line: its vertical centre is
+    within half its height of the line's, or it is a small segment inside the span of a
+    line at least half again as tall (the small decimals beside a large amount, raised or
+    on the baseline)."""
+    centre, tall = (item[1] + item[3]) / 2, item[3] - item[1]
+    mean = sum((i[1] + i[3]) / 2 for i in line) / len(line)
+    if abs(centre - mean) <= max(tall, 1.0) / 2:
+        return True
+    top, bottom = min(i[1] for i in line), max(i[3] for i in line)
+    inside = min(bottom, item[3]) - max(top, item[1])
+    return bottom - top >= 1.5 * tall and inside >= 0.8 * tall
+
+
+def _line_text(line: list[tuple]) -> str:
+    """A line's segments, left to right. Two small digits right after a figure at least
+    a third taller, their top near its top, are its decimals however the app prints them
+    (",17" raised beside "-16", "17" with the comma lost, or the comma read as a mark on
+    the figure, "16'"): "-16,17"."""
+    parts: list[str] = []
+    previous = None
+    for item in line:
+        text = item[4]
+        if previous is not None and parts:
+            cents = SMALL_DECIMALS.match(text)
+            big = previous[3] - previous[1]
+            figure = FIGURE_END.search(parts[-1])
+            if cents and figure and (item[3] - item[1]) <= 0.75 * big \
+                    and item[1] - previous[1] <= 0.35 * big and item[0] - previous[2] <= big:
+                # a raised comma is often read as an apostrophe on the figure: drop it
+                parts[-1] = parts[-1][:figure.start() + 1] + "," + cents.group(1) \
+                    + cents.group(2)
+                previous = item
+                continue
+        parts.append(text)
+        previous = item
+    return " ".join(parts)
 
 
 def _trim_heap() -> None:

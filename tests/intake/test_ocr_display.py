@@ -1,0 +1,78 @@
+"""Large display figures (a banking app's amount with small decimals): PP-OCR reads their
+band again on its own, and small decimals beside a large figure are its decimals."""
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from config.settings import LimitSettings
+from intake.message import Document
+from intake.ocr import (
+    TesseractEngine,
+    _line_text,
+    _page_from_boxes,
+    available_engine,
+    display_glyph_bands,
+    ppocr_available,
+)
+from intake.reading import fields_of
+from intake.text import read_document
+from tests.factories.receipts import ReceiptSpec
+from tests.factories.screens import _font, screenshot
+
+
+def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+
+
+def test_raised_small_decimals_join_the_large_figure_as_its_decimals() -> None:
+    """GIVEN "-16" in large figures and ",17" (or "17", its comma lost) raised beside it
+    WHEN the segments become lines THEN one line reads "-16,17"."""
+    for figure, cents in (("-16", ",17"), ("-16", "17"), ("-16", ",17 €"), ("-16'", "17")):
+        found = [(box(60, 400, 300, 560), figure, 0.95), (box(310, 410, 420, 480), cents, 0.9),
+                 (box(60, 700, 500, 740), "Eseguito il 14 gen 2026", 0.97)]
+        page = _page_from_boxes(found, 1, 1080, 2340)
+        assert page.text.split("\n")[0].startswith("-16,17"), page.text
+
+
+def test_figures_of_the_same_size_are_not_joined() -> None:
+    """GIVEN "Totale 16" and "17" in the same type on one line THEN they stay apart: only a
+    smaller figure raised to the top of a larger one is its decimals."""
+    line = [(60, 400, 200, 440, "16", 0.9), (210, 400, 260, 440, "17", 0.9)]
+    assert _line_text(line) == "16 17"
+    lower = [(60, 400, 300, 560, "16", 0.9), (310, 500, 420, 560, "17", 0.9)]
+    assert _line_text(lower) == "16 17"  # on the baseline, far below the top: not cents
+
+
+def test_display_glyphs_are_found_and_outlines_are_not() -> None:
+    image = Image.new("L", (1080, 900), 245)
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((60, 40, 700, 160), 50, outline=0, width=4)  # a badge: no glyph
+    draw.text((80, 70), "Bonifico SEPA", font=_font(40), fill=0)
+    draw.text((60, 300), "-6", font=_font(150, True), fill=0)
+    draw.text((240, 304), ",10 €", font=_font(64, True), fill=0)
+    draw.text((60, 600), "Eseguito il 3 ott 2026", font=_font(40), fill=0)
+    bands = display_glyph_bands(np.asarray(image), 40.0)
+    assert bands and all(250 <= top <= 330 and 430 <= bottom <= 520 for top, bottom in bands)
+
+
+@pytest.mark.skipif(available_engine() is None or not ppocr_available(),
+                    reason="tesseract 'ita' or rapidocr-onnxruntime missing")
+@pytest.mark.parametrize("amount", ["6.10", "16.17"])
+def test_a_shrunk_screenshot_with_raised_decimals_gives_its_amount(amount: str) -> None:
+    """GIVEN a screenshot whose large amount has its decimals raised, sent through a
+    messenger at half size WHEN read THEN the amount is the printed one."""
+    spec = ReceiptSpec(codes=("RLM40712",), amount=Decimal(amount), fee=Decimal("0.00"),
+                       reference="0306998765432101")
+    data = screenshot(spec, random.Random(7), raised=True, shrink=0.5).data
+    engine = TesseractEngine(workers=1)
+    try:
+        text = read_document(Document("shot.png", "", data, "file"), LimitSettings(), engine)
+        fields = fields_of(text)
+    finally:
+        engine.close()
+    assert fields.amount == Decimal(amount)
