@@ -80,6 +80,10 @@ DISPLAY_BANDS = 3  # at most this many bands a page (they cost a detection each)
 DISPLAY_SCALES = (1.0, 0.6)  # a band is read at these scales of the recogniser's page
 # small decimals beside a large figure: ",17" or "17" (comma lost), maybe with the currency
 SMALL_DECIMALS = re.compile(r"^[,.]?(\d{2})(\s*(?:€|EUR)?)$")
+AMOUNT_LIKE = re.compile(r"\d[,.]\d{2}(?!\d)")
+# a display figure's amount with the euro sign read as a letter after it
+DISPLAY_EURO = re.compile(r"(\d[,.]\d{2})\s*[eEgc]$")
+DISPLAY_POINT = re.compile(r"(\d)\.(\d{2})(?=\s*(?:€|$))")
 # a large figure's last digit, and the raised comma misread as a mark after it
 FIGURE_END = re.compile(r"\d[,.'’`\"”]?$")
 
@@ -269,7 +273,7 @@ def _reread_display_lines(engine, rec_image, found: list) -> list:  # noqa: ANN0
         band = rec_image.crop((0, int(top), rec_image.size[0], int(bottom)))
         # the detector splits big figures from their small decimals differently at each
         # scale: the reading with the most figures in it is the one that lost none, and
-        # of those the one that kept them in the fewest pieces
+        # of those the one that read an amount, in the fewest pieces
         readings = [_read_band(engine, band, scale, top) for scale in DISPLAY_SCALES]
         again = max(readings, key=_figures_kept)
         if not any(ch.isdigit() for _box, text, _score in again for ch in text):
@@ -279,9 +283,12 @@ def _reread_display_lines(engine, rec_image, found: list) -> list:  # noqa: ANN0
     return found
 
 
-def _figures_kept(found: list) -> tuple[int, int]:
+def _figures_kept(found: list) -> tuple[int, int, int]:
+    """How well a band's reading kept its figures: how many digits, how many of them read
+    as an amount with its decimals ("6.10", not "6:10"), in how few pieces."""
     digits = [sum(ch.isdigit() for ch in text) for _box, text, _score in found]
-    return sum(digits), -sum(1 for count in digits if count)
+    amounts = sum(len(AMOUNT_LIKE.findall(text)) for _box, text, _score in found)
+    return sum(digits), amounts, -sum(1 for count in digits if count)
 
 
 def _read_band(engine, band, scale: float, top: float) -> list:  # noqa: ANN001
@@ -351,9 +358,11 @@ def _page_from_boxes(found: list, number: int, width: int, height: int) -> PageT
         lines.append([item])
     words, texts = [], []
     weighted = total = 0.0
+    median = sorted(item[3] - item[1] for item in items)[len(items) // 2] if items else 0.0
     for line in lines:
         line.sort(key=lambda item: item[0])
-        texts.append(_line_text(line))
+        tallest = max(item[3] - item[1] for item in line)
+        texts.append(_line_text(line, display=tallest >= DISPLAY_HEIGHT * median))
         for x0, y0, x1, y1, text, score in line:
             words.append(WordBox(text, number, x0 / width, y0 / height, x1 / width,
                                  y1 / height, round(score, 3)))
@@ -377,11 +386,12 @@ def _same_line(line: list[tuple], item: tuple) -> bool:
     return bottom - top >= 1.5 * tall and inside >= 0.8 * tall
 
 
-def _line_text(line: list[tuple]) -> str:
+def _line_text(line: list[tuple], display: bool = False) -> str:
     """A line's segments, left to right. Two small digits right after a figure at least
     a third taller, their top near its top, are its decimals however the app prints them
     (",17" raised beside "-16", "17" with the comma lost, or the comma read as a mark on
-    the figure, "16'"): "-16,17"."""
+    the figure, "16'"): "-16,17". On a ``display`` line (much taller than the page's text)
+    a letter after the amount is its euro sign."""
     parts: list[str] = []
     previous = None
     for item in line:
@@ -399,7 +409,14 @@ def _line_text(line: list[tuple]) -> str:
                 continue
         parts.append(text)
         previous = item
-    return " ".join(parts)
+    text = " ".join(parts)
+    if display:
+        # the euro sign at display size is read as a letter: "-16.17e", "-6,10 e"
+        text = DISPLAY_EURO.sub(r"\1 €", text)
+        # and its decimal comma as a point: two figures after a point are never a
+        # thousands group, so "16.17" is 16,17 whichever sign the reader prints
+        text = DISPLAY_POINT.sub(r"\1,\2", text)
+    return text
 
 
 def _trim_heap() -> None:

@@ -76,3 +76,14 @@ def test_a_shrunk_screenshot_with_raised_decimals_gives_its_amount(amount: str) 
     finally:
         engine.close()
     assert fields.amount == Decimal(amount)
+
+
+def test_the_euro_sign_read_as_a_letter_after_a_display_amount_is_the_euro() -> None:
+    """GIVEN "-16.17e" read from a display figure among body text THEN "-16,17 €"; the same
+    letter after an amount in body text (the Italian "e", and) is left alone."""
+    found = [(box(60, 400, 500, 560), "-16.17e", 0.95),
+             (box(60, 700, 500, 740), "Eseguito il 14 gen 2026", 0.97),
+             (box(60, 800, 500, 840), "Commissioni 0,00 e", 0.97),
+             (box(60, 900, 500, 940), "Beneficiario", 0.97)]
+    lines = _page_from_boxes(found, 1, 1080, 2340).text.split("\n")
+    assert lines[0] == "-16,17 €" and lines[2] == "Commissioni 0,00 e"
