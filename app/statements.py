@@ -38,6 +38,7 @@ import effects
 from config.settings import Settings
 from core.errors import BadDocument
 from core.status import ReceiptStatus, ReviewFlag
+from effects import bank as bank_effects
 from intake.fields import PaymentFields, find_codes
 from intake.reading import BANK_DOCUMENT
 from intake.statements import ParsedStatement, parse_statement
@@ -184,13 +185,8 @@ def line_fields(line: StatementLineRow, settings: Settings,
     return fields
 
 
-def _on_our_account(line: StatementLineRow, our_ibans: tuple[str, ...]) -> bool:
-    """A line of one of our accounts (or of an export that names none, BancoPosta's)."""
-    return not _is_iban(line.account) or line.account in our_ibans
-
-
-def _is_iban(account: str) -> bool:
-    return len(account) >= 15 and account[:2].isalpha() and account[2:4].isdigit()
+_on_our_account = bank_effects.on_our_account
+_is_iban = bank_effects.is_iban
 
 
 def _decide_line(session: Session, settings: Settings, line: StatementLineRow,
@@ -390,20 +386,11 @@ def gate(session: Session, settings: Settings, fields: PaymentFields,
 def join_lines(session: Session, receipt: MessageRow, fields: PaymentFields,
                decision: MatchDecision, now: datetime, our_ibans: tuple[str, ...]) -> None:
     """A proof that paid: the lines already imported with its reference and amount, still
-    unmatched, become its bank confirmation."""
+    unmatched, become its bank confirmation (``effects.bank``, as for a person's match)."""
     if decision.outcome not in RECORDED:
         return
-    for line in store.lines_with_reference(session, fields.transfer_ref, fields.amount):
-        if line.status != UNMATCHED or not _on_our_account(line, our_ibans):
-            continue
-        reason = (f"joined to receipt #{receipt.id}: same reference {fields.transfer_ref} "
-                  f"and amount {euro(line.amount)}")
-        for row in session.scalars(select(OrderRow).where(
-                OrderRow.code.in_(decision.order_codes))):
-            store.link(session, line, row, CONFIRMED, None, reason)
-        line.message_id = receipt.id
-        line.decided_at = now
-        _set(session, line, "matched", reason)
+    bank_effects.join_lines(session, receipt, fields.transfer_ref, fields.amount,
+                            decision.order_codes, now, our_ibans)
 
 
 # --- proof_then_statement -----------------------------------------------------------------

@@ -69,6 +69,9 @@ class PaymentFields:
     # fields two OCR engines read differently: both readings, for a person to decide
     disputed: dict[str, list[str]] = field(default_factory=dict)
     doubts: list[Doubt] = field(default_factory=list)
+    # set when the document asks for a payment rather than proving one (the order's own
+    # booking page, payment instructions): what it says, for the reviewer
+    instructions: str | None = None
 
     def is_empty(self) -> bool:
         return not self.codes and self.amount is None and self.iban is None \
@@ -94,6 +97,7 @@ def extract_fields(text: str) -> PaymentFields:
     result.mailboxes = find_mailboxes(lines)
     _cross_check_words(lines, result)
     result.doubts += amount_doubts(lines, result.amount) + find_not_executed(lines)
+    result.instructions = find_instructions(lines)
     return result
 
 
@@ -578,6 +582,37 @@ def find_not_executed(lines: list[str]) -> list[Doubt]:
                 return [Doubt(NOT_EXECUTED, f"{_NOT_EXECUTED_WORDS[kind]}: the document says "
                               f"{match.group(0)!r} (line {index + 1}: {line[:80]!r})")]
     return []
+
+
+# --- a request to pay is not a payment -------------------------------------------------------
+
+# What the provider's booking page, a quote or payment instructions print: an amount still to
+# be paid and where to pay it. Customers send a print or a screenshot of that page in good faith
+# in place of the bank's receipt; the guide says such documents are not valid proof. Wording of
+# a future or owed payment only: a receipt says what *was* paid.
+_INSTRUCTIONS = re.compile(
+    r"\bimport[oi]\s+(?:ancora\s+)?da\s+(?:versare|pagare|corrispondere|saldare|bonificare)\b"
+    r"|\btotale\s+da\s+(?:versare|pagare|corrispondere)\b"
+    r"|\bda\s+versare\s+(?:per\s+mezzo|a\s+mezzo|tramite|entro)\b"
+    r"|\bcoordinate\s+(?:bancarie\s+)?per\s+(?:effettuare\s+)?(?:il\s+)?(?:versamento|pagamento|"
+    r"bonifico)\b"
+    r"|\bmodalit[aà]\s+(?:di\s+(?:pagamento|versamento)\s+)?scelta\s*:"
+    r"|\bordine\b[^.\n]{0,60}\b(?:è|e'|e’|é)\s+stato\s+(?:confermato|registrato)\b",
+    re.IGNORECASE)
+# A causale is the customer's own words ('saldo importo da pagare RLM...'): not the document's.
+_REMITTANCE_LINE = re.compile(r"\b(?:causale|descrizione|motivazione|messaggio|note)\b", re.I)
+
+
+def find_instructions(lines: list[str]) -> str | None:
+    """The first line that asks for a payment instead of proving one, as the reviewer reads
+    it; None on a receipt."""
+    for index, line in enumerate(lines):
+        if _REMITTANCE_LINE.search(line):
+            continue
+        match = _INSTRUCTIONS.search(line)
+        if match:
+            return f"{match.group(0)!r} (line {index + 1}: {line[:80]!r})"
+    return None
 
 
 # --- amount in words (postal slips) ---------------------------------------------------------

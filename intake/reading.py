@@ -70,7 +70,8 @@ class Reading:
         code, amount or CRO/TRN; ``claim`` when only text the customer typed (the body, a
         text file) does (DOMAIN.md: only the bank's own document is proof). A logo or a
         signature image carries none of them, so it makes no claim a document."""
-        if any(d.document.kind in DOCUMENT_KINDS for d in self.payment_documents):
+        if any(d.document.kind in DOCUMENT_KINDS and d.fields is not None
+               and d.fields.instructions is None for d in self.payment_documents):
             return BANK_DOCUMENT
         return CLAIM
 
@@ -93,6 +94,10 @@ def read_message(parsed: ParsedMessage, limits: LimitSettings,
     problems = [r.error for r in readings if r.error] + list(parsed.notes)
     problems += [note for r in readings if r.text is not None for note in r.text.notes
                  if "limits.max_text_chars" in note]
+    problems += [f"{r.document.filename or 'document'}: payment instructions, not a bank "
+                 f"receipt: it says {r.fields.instructions}" for r in readings
+                 if r.fields is not None and r.fields.instructions is not None
+                 and r.document.origin != "body"]
     problems += [f"{r.document.filename or 'document'}: no readable text"
                  + (" (OCR found no words)" if r.text.source == "ocr" else "")
                  for r in readings if r.text is not None and not r.text.text.strip()

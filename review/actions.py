@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 import effects
 from config.settings import Settings
+from effects import bank as bank_effects
 from matching.decide import MatchDecision
 from notifier.replies import NotAnswerable, queue_proof_request
 from review import queue
@@ -240,6 +241,10 @@ def match(session: Session, ctx: ReviewContext, message_id: int, codes: Sequence
     if paid is not None and paid != due:
         why += f" (paid {paid}, due {due})"
     outcome, mails, jobs = _carry_out(session, ctx, receipt, orders, paid, actor, why)
+    # the bank's line of the same payment, imported before and still unmatched, is joined
+    lines = bank_effects.join_lines(
+        session, receipt, extraction.transfer_ref if extraction else None, paid, codes, now,
+        ctx.settings.matching.our_ibans, actor=actor)
     undo = ctx.settings.review.undo_seconds if undo_seconds is None else undo_seconds
     undo_until = now + timedelta(seconds=undo)
     for mail in mails:  # the undo window: nothing leaves before it closes
@@ -247,7 +252,8 @@ def match(session: Session, ctx: ReviewContext, message_id: int, codes: Sequence
     action = _record(session, receipt, "match", actor, now, reason, codes,
                      {"mail_ids": [m.id for m in mails], "job_ids": [j.id for j in jobs],
                       "previous_status": state_status_before(session, receipt),
-                      "paid": None if paid is None else str(paid)}, undo_until)
+                      "paid": None if paid is None else str(paid), "line_ids": lines},
+                     undo_until)
     return ActionResult(message_id, "match", outcome, tuple(codes), action.id, undo_until)
 
 
@@ -371,6 +377,8 @@ def undo(session: Session, ctx: ReviewContext, message_id: int, *, actor: str) -
         if job is not None and job.status == "pending" and job.attempts == 0:
             audit.change(session, job, "status", "cancelled", reason="match undone",
                          actor=actor)
+    bank_effects.unjoin_lines(session, details.get("line_ids", []), actor=actor,
+                              reason=f"match of receipt #{message_id} undone")
     for link in list(receipt.orders):
         order = link.order
         for name in ("status", "paid_amount", "paid_at", "status_reason"):

@@ -33,7 +33,7 @@ from config.settings import Settings
 from matching.signals import euro
 from notifier import compose
 from notifier.replies import why_not_answerable
-from review import actions, queue, views
+from review import actions, queue, views, wording
 from review import statements as bank
 from review.errors import Forbidden, NotFound, ReviewError
 from review.pages import page_png
@@ -89,6 +89,7 @@ def create_app(settings: Settings, db: Database, *,
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(htmx=HTMX, euro_text=_euro_text, local=_local,
                                  status_labels=views.STATUS_LABELS)
+    templates.env.filters["italian"] = wording.italian
     signer = URLSafeTimedSerializer(secret_key(settings), salt="pec-review-session")
     login_signer = URLSafeTimedSerializer(secret_key(settings), salt="pec-review-login")
     ctx = actions.ReviewContext(settings, clock)

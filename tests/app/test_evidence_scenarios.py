@@ -162,6 +162,30 @@ def test_3_accepted_claims_need_the_registered_address_and_a_cro(workdir: Path, 
     assert customer["status"] == "matched" and customer["order_codes"] == ["RLM95055"]
 
 
+def test_3_a_print_of_the_booking_page_is_not_the_bank_receipt(office) -> None:  # noqa: ANN001
+    """GIVEN the customer sends the order's own booking page (amount to pay, our IBAN, the
+    code) as a PDF in place of the bank's receipt THEN nothing is paid, the reviewer reads
+    why, and the customer is asked once for the bank's confirmation."""
+    workdir, cli, drop = office
+    page = receipt_pdf(ReceiptSpec(), [
+        "Operazione completata con successo",
+        "L'ordine di rinnovo della casella è stato confermato con successo.",
+        "Il codice identificativo dell'ordine è RLM95055.", "Riepilogo Pagamento",
+        "Importo da versare: 10,89", "Da versare per mezzo: BONIFICO BANCARIO",
+        f"Intestatario: Lextel S.p.a. IBAN: {iban_groups(OUR_IBAN)}"])
+    drop("ordine.eml", build_email(MailSpec(
+        sender=ROSSI.customer_email, subject="Pagamento RLM95055",
+        body="Buongiorno, in allegato il pagamento.", attachments=[
+            ("ordine.pdf", "application/pdf", page)])))
+    cli("poll", "--once")
+    (receipt,) = receipts(cli)
+    assert receipt["status"] == "unmatched" and receipt["reason"].startswith("no bank document")
+    assert "payment instructions" in receipt["reason"] and "RLM95055" in receipt["codes"]
+    assert orders(cli)["RLM95055"]["status"] == "pending"
+    (request,) = outbox(workdir)
+    assert request.startswith("proof-request_bank_document")
+
+
 # --- 4. hidden text is not evidence -------------------------------------------------------
 
 def test_4_hidden_html_text_is_not_the_causale(office) -> None:  # noqa: ANN001

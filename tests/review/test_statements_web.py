@@ -60,7 +60,7 @@ def test_unmatched_credit_lines_have_their_own_queue(client: TestClient) -> None
     page = client.get("/statements")
     assert page.status_code == 200
     assert "Movimenti bancari da abbinare" in page.text and 'href="/statements"' in page.text
-    assert COLOMBO_SHORT.reference in page.text and "1,00 short of 10,89" in page.text
+    assert COLOMBO_SHORT.reference in page.text and "mancano 1,00 su 10,89" in page.text
     assert ROSSI.reference not in page.text and ESPOSITO.reference not in page.text  # matched
     data = client.get("/statements.json").json()
     assert data["total"] == 1 and data["total_amount"] == "9.89"
