@@ -71,6 +71,10 @@ PPOCR_REC_SIDE = 1600
 # area at the same longest side, and its large amount display (big figures, small decimals)
 # is only detected from about 1400 px: it gets that.
 PPOCR_DET_SIDE_TALL = 1400
+# The detector sees at most this many pixels at once (strips of the page, intake.ocr._detect)
+# overlapping by this much: its memory follows the area it sees.
+DET_TILE_PIXELS = 340000
+DET_OVERLAP = 96
 TALL = 1.8
 # Text at least this many times the page's median line height, with figures in it, is a
 # display figure (an app's amount): its band is detected and read again on its own.
@@ -78,6 +82,7 @@ DISPLAY_HEIGHT = 1.8
 DISPLAY_PAD = 0.3  # of the figure's height, above and below, in the band read again
 DISPLAY_BANDS = 3  # at most this many bands a page (they cost a detection each)
 DISPLAY_SCALES = (1.0, 0.6)  # a band is read at these scales of the recogniser's page
+DISPLAY_TESSERACT_HEIGHT = 40.0  # Tesseract reads a display band with its figures this tall
 # small decimals beside a large figure: ",17" or "17" (comma lost), maybe with the currency
 SMALL_DECIMALS = re.compile(r"^[,.]?(\d{2})(\s*(?:€|EUR)?)$")
 AMOUNT_LIKE = re.compile(r"\d[,.]\d{2}(?!\d)")
@@ -231,7 +236,7 @@ def ppocr_read(image, number: int) -> PageText:  # noqa: ANN001 - PIL.Image, mod
     tall = image.size[1] > TALL * image.size[0]
     det_image, det_scale = _shrunk(image, PPOCR_DET_SIDE_TALL if tall else PPOCR_DET_SIDE)
     try:
-        boxes, _elapsed = engine.text_det(np.asarray(det_image.convert("RGB")))
+        boxes = _detect(engine, np.asarray(det_image.convert("RGB")))
         if boxes is None or len(boxes) == 0:
             return PageText(number, "", "ocr", [], 0.0)
         boxes = (np.asarray(boxes, dtype=np.float32) * (rec_scale / det_scale))
@@ -248,6 +253,39 @@ def ppocr_read(image, number: int) -> PageText:  # noqa: ANN001 - PIL.Image, mod
     finally:
         _trim_heap()
     return _page_from_boxes(found, number, width, height)
+
+
+def _detect(engine, pixels):  # noqa: ANN001, ANN202 - numpy arrays
+    """PP-OCR's text boxes on a page, detected in horizontal strips of at most
+    DET_TILE_PIXELS: the detector's memory grows with the area it sees at once (measured:
+    about 200 MB more for a 582x800 page, 256 MB for a 646x1400 screenshot), and the worker
+    must stay within its budget. Strips overlap by DET_OVERLAP pixels, more than a line of
+    text is tall at the detector's scale; a box belongs to the strip whose own part (the
+    strip less half the overlap at each inner edge) holds its centre, so a line cut at one
+    strip's edge is whole in the next."""
+    import numpy as np
+    height, width = pixels.shape[:2]
+    tile = max(2 * DET_OVERLAP, DET_TILE_PIXELS // max(width, 1))
+    if height <= tile + DET_OVERLAP:
+        boxes, _elapsed = engine.text_det(pixels)
+        return boxes
+    found = []
+    top = 0
+    while True:
+        bottom = min(height, top + tile)
+        boxes, _elapsed = engine.text_det(np.ascontiguousarray(pixels[top:bottom]))
+        own_top = top + DET_OVERLAP / 2 if top > 0 else 0
+        own_bottom = bottom - DET_OVERLAP / 2 if bottom < height else height
+        for box in boxes if boxes is not None else []:
+            centre = float(np.mean(box[:, 1])) + top
+            if own_top <= centre < own_bottom:
+                found.append(np.asarray(box, dtype=np.float32) + np.array([0.0, top],
+                                                                          dtype=np.float32))
+        if bottom >= height:
+            break
+        top = bottom - DET_OVERLAP
+    _trim_heap()
+    return np.asarray(found, dtype=np.float32) if found else None
 
 
 def _reread_display_lines(engine, rec_image, found: list) -> list:  # noqa: ANN001
@@ -445,7 +483,77 @@ def _tesseract(image, prepared: PreparedPage, seconds: float) -> PageText:  # no
                           f"({exc})") from None
     except pytesseract.TesseractError as exc:
         raise BadDocument(f"page {prepared.number}: Tesseract failed ({exc.message})") from None
+    data = _with_display_lines(data, image, prepared, seconds)
     return page_from_data(data, prepared.number, image.size)
+
+
+DATA_KEYS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num", "left",
+             "top", "width", "height", "conf", "text")
+
+
+def _with_display_lines(data: dict, image, prepared: PreparedPage,  # noqa: ANN001
+                        seconds: float) -> dict:
+    """Tesseract drops or misreads figures printed far larger than the page's text (a
+    confirmation's "227,42 €" above its details): each band of such figures is read again
+    on its own, shrunk to ordinary type, and its words replace the page's words there."""
+    import numpy as np
+    import pytesseract
+    heights = [h for h, t, c in zip(data["height"], data["text"], data["conf"], strict=True)
+               if (t or "").strip() and float(c) >= 0]
+    if len(heights) < 5:
+        return data
+    line = float(np.median(heights))
+    bands = _merged(display_glyph_bands(np.asarray(image), line))[:DISPLAY_BANDS]
+    for top, bottom in bands:
+        top, bottom = int(top), int(bottom)
+        crop = image.crop((0, top, image.size[0], bottom))
+        figures = max(1.0, (bottom - top) / (1 + 2 * DISPLAY_PAD))
+        scale = min(1.0, DISPLAY_TESSERACT_HEIGHT / figures)
+        if scale < 1.0:
+            crop = crop.resize((max(1, round(crop.size[0] * scale)),
+                                max(1, round(crop.size[1] * scale))), _lanczos())
+        try:
+            with _as_pgm(crop) as path:
+                band = pytesseract.image_to_data(
+                    path, lang=LANG, config=f"--oem 1 --psm 7 --dpi {prepared.dpi}",
+                    timeout=seconds, output_type=pytesseract.Output.DICT)
+        except (RuntimeError, pytesseract.TesseractError) as exc:
+            log.debug("display band not read: %s", exc)
+            continue
+        words = [i for i, t in enumerate(band["text"]) if (t or "").strip()
+                 and float(band["conf"][i]) >= 0]
+        if not any(ch.isdigit() for i in words for ch in band["text"][i]):
+            continue
+        data = _replace_band(data, band, words, top, bottom, scale)
+    return data
+
+
+def _lanczos():  # noqa: ANN202
+    from PIL import Image
+    return Image.Resampling.LANCZOS
+
+
+def _replace_band(data: dict, band: dict, words: list[int], top: int, bottom: int,
+                  scale: float) -> dict:
+    """``data`` without its words centred in [top, bottom), with ``band``'s words (read on
+    the band shrunk by ``scale``) in their place, as a line of their own."""
+    keep = [i for i in range(len(data["text"]))
+            if not top <= data["top"][i] + data["height"][i] / 2 < bottom]
+    at = next((n for n, i in enumerate(keep) if data["top"][i] >= top), len(keep))
+    block = max(data["block_num"], default=0) + 1
+    out: dict = {key: [data[key][i] for i in keep[:at]] for key in DATA_KEYS}
+    for i in words:
+        values = {"level": 5, "page_num": 1, "block_num": block, "par_num": 1, "line_num": 1,
+                  "word_num": i + 1, "left": round(band["left"][i] / scale),
+                  "top": top + round(band["top"][i] / scale),
+                  "width": round(band["width"][i] / scale),
+                  "height": round(band["height"][i] / scale),
+                  "conf": band["conf"][i], "text": band["text"][i]}
+        for key in DATA_KEYS:
+            out[key].append(values[key])
+    for key in DATA_KEYS:
+        out[key] += [data[key][i] for i in keep[at:]]
+    return out
 
 
 def page_from_data(data: dict, number: int, size: tuple[int, int]) -> PageText:

@@ -2,6 +2,7 @@
 band again on its own, and small decimals beside a large figure are its decimals."""
 from __future__ import annotations
 
+import io
 import random
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from PIL import Image, ImageDraw
 from config.settings import LimitSettings
 from intake.message import Document
 from intake.ocr import (
+    OFF,
     TesseractEngine,
     _line_text,
     _page_from_boxes,
@@ -87,3 +89,64 @@ def test_the_euro_sign_read_as_a_letter_after_a_display_amount_is_the_euro() -> 
              (box(60, 900, 500, 940), "Beneficiario", 0.97)]
     lines = _page_from_boxes(found, 1, 1080, 2340).text.split("\n")
     assert lines[0] == "-16,17 €" and lines[2] == "Commissioni 0,00 e"
+
+
+def confirmation_page() -> bytes:
+    """A bank's confirmation as a fine fax sends it (G4, 204x196 dpi, grey dithered to dots):
+    a large centred amount above small details with grey labels."""
+    image = Image.new("L", (1728, 2292), 255)
+    draw = ImageDraw.Draw(image)
+    draw.text((700, 200), "Bonifico inviato", font=_font(34), fill=110)
+    draw.text((600, 290), "227,42 €", font=_font(90, True), fill=0)
+    rows = [("Beneficiario", "Lextel S.p.a."), ("Causale", "Rinnovo PEC ordine RLM12321"),
+            ("Data di esecuzione", "17/04/2026"), ("Commissioni", "1,50 €"),
+            ("Titolare", "Ilaria Costa"), ("Codice riferimento", "35095173190")]
+    y = 520
+    for label, value in rows:
+        draw.text((200, y), label, font=_font(24), fill=150)
+        draw.text((200, y + 34), value, font=_font(32), fill=0)
+        y += 92
+    image = image.resize((1728, 1146)).convert("1")  # 98 -> 196 lines: fine fax rows
+    image = image.resize((1728, 2292))
+    buffer = io.BytesIO()
+    image.save(buffer, "TIFF", compression="group4", dpi=(204, 196))
+    return buffer.getvalue()
+
+
+@pytest.mark.skipif(available_engine() is None, reason="tesseract 'ita' missing")
+def test_tesseract_reads_a_large_amount_above_small_details() -> None:
+    """GIVEN a confirmation whose amount is printed four times the size of its details
+    WHEN Tesseract alone reads it THEN the amount is in its text, with the euro sign."""
+    engine = TesseractEngine(workers=1, second=OFF)
+    try:
+        text = read_document(Document("c.tif", "", confirmation_page(), "file"),
+                             LimitSettings(), engine)
+    finally:
+        engine.close()
+    assert "227,42 €" in text.text
+    assert fields_of(text).amount == Decimal("227.42")
+
+
+@pytest.mark.skipif(available_engine() is None, reason="tesseract 'ita' missing")
+def test_a_display_line_tesseract_dropped_is_read_again_in_its_place() -> None:
+    """GIVEN Tesseract's reading of a confirmation without its large amount (as it drops
+    such lines on dithered faxes) WHEN the display bands are read again THEN the amount's
+    words come back, between the line above and the details below."""
+    import pytesseract
+
+    from intake.images import PreparedPage
+    from intake.ocr import _as_pgm, _with_display_lines, page_from_data
+    data = confirmation_page()
+    image = Image.open(io.BytesIO(data)).convert("L")
+    with _as_pgm(image) as path:
+        read = pytesseract.image_to_data(path, lang="ita", config="--oem 1 --psm 3",
+                                         output_type=pytesseract.Output.DICT)
+    dropped = [i for i, t in enumerate(read["text"]) if "227" in t or t.strip() == "€"]
+    assert dropped  # Tesseract read it here: take it out, as on the faxes where it did not
+    kept = {key: [v for i, v in enumerate(values) if i not in dropped]
+            for key, values in read.items()}
+    again = _with_display_lines(kept, image, PreparedPage(1, image, 204, "fax"), 30)
+    lines = page_from_data(again, 1, image.size).text.split("\n")
+    amount = next(n for n, line in enumerate(lines) if "227,42" in line)
+    assert any("Bonifico" in line for line in lines[:amount])
+    assert any("Lextel" in line for line in lines[amount + 1:])
