@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.pipeline import Pipeline
+from app.pipeline import Pipeline, PollSummary
 from config.settings import Settings, SourceSettings
 from core.errors import SourceUnreachable
 from intake.sources import open_source
@@ -73,20 +73,13 @@ class SourceWatcher(threading.Thread):
         if self.source is None:
             self.source = open_source(self.settings, self.pipeline.settings.limits)
         self.opened.set()
-        taken, self.deferred = 0, False
-        for incoming in self.source.fetch():
-            outcome = self.pipeline.take_in(incoming)  # committed before the move
-            if outcome.in_progress:  # the worker holding it settles it; look again soon
-                self.deferred = True
-                continue
-            try:
-                self.source.settle(incoming, outcome.settlement)
-            finally:
-                self.pipeline.settled(incoming)
-            self.taken += 1
-            taken += 1
-            if self.stop.is_set():
-                break
+        tally = PollSummary()
+        try:
+            self.pipeline.drain(self.source, tally, self.stop)  # committed before moved
+        finally:
+            self.taken += tally.taken
+            self.deferred = tally.deferred
+        taken = tally.taken
         self.pipeline.record_poll(self.settings.name, None, taken)
         if not self.stop.is_set():
             self._wait()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import socket
 import threading
 import time
@@ -29,7 +30,8 @@ from core.errors import BadMessage, Deadline, IntakeError, OverBudget, SourceUnr
 from core.status import ReceiptStatus
 from intake.message import ParsedMessage, message_facts, parse_incoming, peek_message_id
 from intake.reading import Reading, read_message, second_opinion
-from intake.sources import IncomingMessage, Settlement, open_source
+from intake.sources import IncomingMessage, Settlement, Source, open_source
+from intake.sources.base import Reserve
 from intake.text import OcrEngine
 from matching.decide import (
     MATCHED,
@@ -94,6 +96,8 @@ class PollSummary:
     unreachable: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # a bug while fetching (logged)
     seconds: float = 0.0
+    taken: int = 0  # messages taken in and moved out of their source
+    deferred: bool = False  # some are another worker's: look again soon
 
     def line(self) -> str:
         total = sum(self.outcomes.values())
@@ -122,6 +126,9 @@ class Pipeline:
         self.worker = operations.worker_id()
         self._heartbeat = ClaimHeartbeat(self)
         self._holds = db.engine.dialect.name != "sqlite" or settings.service.workers > 1
+        self._reserved: set[tuple[str, str]] = set()  # held by a batch's reservation
+        # held, their processing raised: kept until the lease ends
+        self._failed: set[tuple[str, str]] = set()
 
     # --- the story ------------------------------------------------------------------------
 
@@ -136,38 +143,82 @@ class Pipeline:
         return summary
 
     def poll_source(self, source_settings, summary: PollSummary) -> None:  # noqa: ANN001
-        taken = 0
+        before = summary.taken
         try:
             source = open_source(source_settings, self.settings.limits)
             try:
-                for incoming in source.fetch():
-                    outcome = self.take_in(incoming)
-                    if outcome.in_progress:
-                        continue  # its process settles it
-                    try:
-                        source.settle(incoming, outcome.settlement)
-                    finally:
-                        self.settled(incoming)
-                    taken += 1
-                    if outcome.already_known:
-                        summary.already_known += 1
-                    else:
-                        summary.outcomes[outcome.status] += 1
+                self.drain(source, summary)
             finally:
                 source.close()
         except SourceUnreachable as exc:
             log.warning("source=%s unreachable: %s", source_settings.name, exc.reason)
             summary.unreachable.append(source_settings.name)
-            self.record_poll(source_settings.name, exc.reason, taken)
+            self.record_poll(source_settings.name, exc.reason, summary.taken - before)
             return
         except (OperationalError, DisconnectionError):
             raise  # the database: nothing can be recorded for any source
         except Exception:  # noqa: BLE001 - a bug in one source's code: the others go on
             log.exception("source=%s: internal error while fetching", source_settings.name)
             summary.failed.append(source_settings.name)
-            self.record_poll(source_settings.name, "internal error while fetching", taken)
+            self.record_poll(source_settings.name, "internal error while fetching",
+                             summary.taken - before)
             return
-        self.record_poll(source_settings.name, None, taken)
+        self.record_poll(source_settings.name, None, summary.taken - before)
+
+    def drain(self, source: Source, summary: PollSummary,
+              stop: threading.Event | None = None) -> PollSummary:
+        """Takes in what ``source`` has waiting, a batch at a time: each message's outcome
+        committed (``take_in``), then the batch's messages moved out of the source in one
+        go (never before their outcomes are committed), then this worker's holds on them
+        released. ``stop`` set: the message in hand is finished, its batch settled."""
+        pending: set[str] = set()  # reserved, not yet settled
+        reserve = self._reserver(source.name, summary, pending) if self._holds else None
+        try:
+            self._drain(source, reserve, pending, summary, stop)
+        except BaseException:
+            # a batch reserved but never handed over (its download failed): let it go now
+            # rather than keep renewing it while this worker waits for the source
+            orphans = [k for k in pending if (source.name, k) not in self._failed]
+            if orphans:
+                self._release(source.name, orphans)
+            raise
+        return summary
+
+    def _drain(self, source: Source, reserve: Reserve | None, pending: set[str],
+               summary: PollSummary, stop: threading.Event | None) -> None:
+        for batch in source.batches(reserve):
+            done: list[tuple[IncomingMessage, Outcome]] = []
+            failed: IncomingMessage | None = None
+            try:
+                for incoming in batch:
+                    if stop is not None and stop.is_set():
+                        break
+                    failed = incoming
+                    outcome = self.take_in(incoming)
+                    failed = None
+                    if outcome.in_progress:
+                        summary.deferred = True  # its process settles it; look again soon
+                        continue
+                    done.append((incoming, outcome))
+            finally:
+                try:
+                    if done:
+                        source.settle_many([(i, o.settlement) for i, o in done])
+                finally:
+                    # a message whose processing raised stays held until its lease ends
+                    if failed is not None:
+                        self._failed.add((failed.source, failed.stable_id))
+                    settled = [i for i in batch if i is not failed]
+                    pending.difference_update(i.stable_id for i in settled)
+                    self.settled_many(settled)
+            for _incoming, outcome in done:
+                summary.taken += 1
+                if outcome.already_known:
+                    summary.already_known += 1
+                else:
+                    summary.outcomes[outcome.status] += 1
+            if stop is not None and stop.is_set():
+                break
 
     def record_poll(self, source: str, error: str | None, taken: int = 0) -> None:
         """The poll's result for ``status``; never in the way of the intake itself."""
@@ -182,15 +233,54 @@ class Pipeline:
     def settled(self, incoming: IncomingMessage) -> None:
         """The message has been moved out of its source (or the move failed and is left to
         whoever comes next): this worker's hold on it ends."""
-        self._heartbeat.drop((incoming.source, incoming.stable_id))
+        self.settled_many([incoming])
+
+    def settled_many(self, messages: list[IncomingMessage]) -> None:
+        """``settled`` for a batch, in one transaction."""
+        keys: dict[str, list[str]] = {}
+        for incoming in messages:
+            key = (incoming.source, incoming.stable_id)
+            self._heartbeat.drop(key)
+            self._reserved.discard(key)
+            keys.setdefault(incoming.source, []).append(incoming.stable_id)
         if not self._holds:
             return
+        for source, source_keys in keys.items():
+            self._release(source, source_keys)
+
+    def _release(self, source: str, source_keys: list[str]) -> None:
+        for key in source_keys:
+            self._heartbeat.drop((source, key))
+            self._reserved.discard((source, key))
+            self._failed.discard((source, key))
         try:
             with self.db.session() as session:
-                operations.release(session, incoming.source, incoming.stable_id)
+                operations.release(session, source, source_keys)
         except Exception:  # noqa: BLE001 - the lease ends it anyway
-            log.warning("source=%s id=%s hold not released", incoming.source, incoming.key,
-                        exc_info=True)
+            log.warning("source=%s holds of %d message(s) not released", source,
+                        len(source_keys), exc_info=True)
+
+    def _reserver(self, source: str, summary: PollSummary,
+                  pending: set[str]) -> Reserve | None:
+        """Holds a whole batch in one transaction before it is downloaded, so several
+        workers on one mailbox take disjoint batches (SQLite and PostgreSQL; elsewhere
+        each message is held on its own as it is taken in)."""
+        if self.db.engine.dialect.name not in ("sqlite", "postgresql"):
+            return None
+
+        def reserve(source_keys: list[str]) -> set[str]:
+            with self.db.session() as session:
+                granted = operations.claim_many(
+                    session, source, source_keys, self.clock(),
+                    self.settings.service.claim_lease_seconds, self.worker)
+            pending.update(granted)
+            for key in granted:
+                self._reserved.add((source, key))
+                self._heartbeat.hold((source, key))
+            if len(granted) < len(set(source_keys)):
+                summary.deferred = True  # another worker's: if it dies, its holds lapse
+            return granted
+        return reserve
 
     def _hold(self, incoming: IncomingMessage) -> bool:
         """Several workers on one mailbox: a worker holds a message from before it is read
@@ -200,7 +290,7 @@ class Pipeline:
         Not for a single worker on SQLite (one machine, one process): the per-attempt claim
         already keeps a message to it, and the two commits a hold costs are two fsyncs per
         message there."""
-        if not self._holds:
+        if not self._holds or (incoming.source, incoming.stable_id) in self._reserved:
             return True
         with self.db.session() as session:
             taken = operations.claim(session, incoming.source, incoming.stable_id,
@@ -247,10 +337,12 @@ class Pipeline:
 
     def _take_in(self, incoming: IncomingMessage, message_id: str | None) -> Outcome:
         known = self._known(incoming, message_id)
+        claim: int | None = None
         if known is None:
             self.originals.put(incoming.raw)
             try:
                 receipt_id = self._record_arrival(incoming, message_id)
+                claim = 1  # the arrival's transaction claimed the first attempt
             except IntegrityError:  # another process recorded this arrival first
                 known = self._known(incoming, message_id)
                 if known is None:
@@ -259,7 +351,7 @@ class Pipeline:
             if known.status != ReceiptStatus.RECEIVED:
                 return known
             receipt_id = known.receipt_id
-        claim = self._claim(receipt_id)
+            claim = self._claim(receipt_id)
         if claim is None:  # another live process is on it: its outcome will be committed
             return Outcome(receipt_id, ReceiptStatus.RECEIVED, "being processed elsewhere",
                            already_known=True, in_progress=True)
@@ -372,19 +464,23 @@ class Pipeline:
             return Outcome(row.id, row.status, row.reason, codes, already_known=True)
 
     def _record_arrival(self, incoming: IncomingMessage, message_id: str | None) -> int:
-        """The arrival, committed on its own: the row every later step works on. The
-        Message-ID is read from the header block, so even a message that cannot be parsed
-        is recognised again by Message-ID + hash (see ``_known``)."""
+        """The arrival, committed on its own: the row every later step works on, with its
+        first processing attempt counted and claimed by this process (one commit, not
+        two: see ``_claim``). The Message-ID is read from the header block, so even a
+        message that cannot be parsed is recognised again by Message-ID + hash
+        (see ``_known``)."""
         meta = {**incoming.metadata, "is_mail": str(incoming.is_mail).lower()}
         if incoming.fax_gateway:
             meta["fax_gateway"] = "true"
+        now = self.clock()
         with self.db.session() as session:
             receipt = MessageRow(
                 source=incoming.source, source_key=incoming.stable_id,
                 source_ref=incoming.key, sha256=self.originals_digest(incoming),
                 size=len(incoming.raw), filename=_text(incoming.filename),
-                status=ReceiptStatus.RECEIVED, received_at=self.clock(),
-                message_id=_text(message_id), metadata_json=meta, attempts=0)
+                status=ReceiptStatus.RECEIVED, received_at=now,
+                message_id=_text(message_id), metadata_json=meta, attempts=1,
+                claimed_by=_WORKER, claimed_at=now)
             session.add(receipt)
             session.flush()  # raises IntegrityError if another process recorded it first
             audit.record(session, receipt, "status", ReceiptStatus.RECEIVED,
@@ -573,25 +669,47 @@ def internal_error(stage: str, exc: BaseException) -> str:
 def _with_watchdog(work: Callable, deadline: Deadline, progress: _Progress):  # noqa: ANN202
     """Runs ``work`` in a daemon thread and waits until the deadline (plus a grace for the
     stages' own checks to answer first). A stage still running then is abandoned: it holds
-    no database transaction, and its result, if it ever comes, is dropped."""
+    no database transaction, and its result, if it ever comes, is dropped.
+
+    The thread is the calling thread's helper, kept from one call to the next (starting a
+    thread twice a message was a tenth of a text PDF's time); an abandoned helper is left
+    to its stuck work and the next call starts a new one."""
+    helper = getattr(_helpers, "helper", None)
+    if helper is None:
+        helper = _helpers.helper = _Helper()
     box: dict = {}
-
-    def run() -> None:
-        try:
-            box["value"] = work()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name="message-reader", daemon=True)
-    thread.start()
-    thread.join(max(deadline.remaining(), 0.0) + _WATCHDOG_GRACE_SECONDS)
-    if thread.is_alive():
+    done = threading.Event()
+    helper.jobs.put((work, box, done))
+    if not done.wait(max(deadline.remaining(), 0.0) + _WATCHDOG_GRACE_SECONDS):
+        _helpers.helper = None
         log.error("a stage (%s) is still running past the message's time budget: "
                   "abandoned", progress.stage)
         raise OverBudget(deadline.reason(progress.stage))
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+class _Helper:
+    """A daemon thread running one piece of work at a time for the thread that owns it."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="message-reader", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            work, box, done = self.jobs.get()
+            try:
+                box["value"] = work()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                box["error"] = exc
+            finally:
+                del work  # nothing of a finished message is kept alive here
+            done.set()
+
+
+_helpers = threading.local()  # each calling thread (source watcher) has its own helper
 
 
 def _claim_is_live(row: MessageRow, now: datetime, lease_seconds: float) -> bool:

@@ -4,8 +4,11 @@ For each database (SQLite, a throwaway PostgreSQL) and each worker count (``[ser
 workers``), a fresh mailbox pair is loaded with ``--n`` text-PDF receipts (the
 administration mailbox) and ``--fax`` fax pages (G3 TIFFs made by Ghostscript from receipt
 PDFs, in the fax gateway's mailbox), then ``run`` is started and timed until every message is
-settled. Printed per run: messages per second, and the p50/p95 latency from arrival (the whole
-backlog arrives when ``run`` starts) to the order being paid, for text PDFs and faxes apart.
+settled. Printed per run: messages per second (all, and text PDFs paid per second until the
+last of them is paid: the faxes' OCR runs beside them and ends later), the CPU time of
+``run`` and its workers per message (what the code costs, whatever else the machine runs),
+the load average before and after, and the p50/p95 latency from arrival (the whole backlog
+arrives when ``run`` starts) to the order being paid, for text PDFs and faxes apart.
 
 Options: ``--n 2000 --fax 200 --workers 1,2 --databases sqlite,postgresql``.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -80,6 +84,8 @@ def run_once(database: str, workers: int, orders, mails, fax_mails, fax_codes,  
             dovecot.append(FAX, fax_mails)
         total = len(mails) + len(fax_mails)
         engine = create_engine(url)
+        cpu_before = _children_cpu()
+        load_before = os.getloadavg()[0]
         started_at = datetime.now(UTC)
         started = time.monotonic()
         proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config", str(config),
@@ -104,6 +110,8 @@ def run_once(database: str, workers: int, orders, mails, fax_mails, fax_codes,  
                 print(f"run did not stop within 300s after SIGTERM ({folder})", flush=True)
                 proc.kill()
                 proc.wait()
+        cpu = _children_cpu() - cpu_before  # run and its workers, all waited for
+        load_after = os.getloadavg()[0]
         with engine.connect() as conn:
             paid = conn.execute(text("SELECT code, paid_at FROM orders WHERE paid_at IS NOT "
                                      "NULL")).all()
@@ -117,7 +125,13 @@ def run_once(database: str, workers: int, orders, mails, fax_mails, fax_codes,  
             (paid_at - started_at).total_seconds())
     return {"database": database, "workers": workers, "messages": total, "seconds": seconds,
             "paid_pdf": len(latency["pdf"]), "paid_fax": len(latency["fax"]),
-            "latency": latency}
+            "latency": latency, "cpu": cpu, "load": (load_before, load_after)}
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the child processes waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _pct(values: list[float], q: float) -> str:
@@ -148,21 +162,33 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if pg is not None:
             pg.stop()
-    print("\n| database | workers | messages | msgs/s | text PDF paid p50 / p95 "
-          "| fax paid p50 / p95 |")
-    print("|---|---|---|---|---|---|")
+    print("\n| database | workers | messages | msgs/s | text PDFs/s | CPU ms/msg | load avg "
+          "| text PDF paid p50 / p95 | fax paid p50 / p95 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['database']} | {r['workers']} | {r['messages']} | "
-              f"{r['messages'] / r['seconds']:.1f} | {_pct(r['latency']['pdf'], .5)} / "
+              f"{r['messages'] / r['seconds']:.1f} | {_pdf_rate(r)} | "
+              f"{1000 * r['cpu'] / r['messages']:.1f} | "
+              f"{r['load'][0]:.1f}-{r['load'][1]:.1f} | {_pct(r['latency']['pdf'], .5)} / "
               f"{_pct(r['latency']['pdf'], .95)} ({r['paid_pdf']} paid) | "
               f"{_pct(r['latency']['fax'], .5)} / {_pct(r['latency']['fax'], .95)} "
               f"({r['paid_fax']} paid) |")
     return 0
 
 
+def _pdf_rate(r: dict) -> str:
+    """Text PDFs paid per second until the last of them was paid: the text path's rate,
+    which the fax pages' OCR, running beside it, would otherwise hide."""
+    last = max(r["latency"]["pdf"], default=0.0)
+    return f"{len(r['latency']['pdf']) / last:.1f}" if last > 0 else "-"
+
+
 def _print(r: dict) -> None:
     print(f"{r['database']:10s} workers={r['workers']}  {r['messages']} messages in "
-          f"{r['seconds']:.1f}s = {r['messages'] / r['seconds']:.1f} msgs/s; paid {r['paid_pdf']} "
+          f"{r['seconds']:.1f}s = {r['messages'] / r['seconds']:.1f} msgs/s, text PDFs "
+          f"{_pdf_rate(r)}/s "
+          f"({1000 * r['cpu'] / r['messages']:.1f} CPU ms/msg, load {r['load'][0]:.1f}-"
+          f"{r['load'][1]:.1f}); paid {r['paid_pdf']} "
           f"text PDFs (p50 {_pct(r['latency']['pdf'], .5)}, p95 {_pct(r['latency']['pdf'], .95)}), "
           f"{r['paid_fax']} faxes (p50 {_pct(r['latency']['fax'], .5)}, "
           f"p95 {_pct(r['latency']['fax'], .95)})", flush=True)

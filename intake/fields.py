@@ -79,7 +79,7 @@ class PaymentFields:
 
 
 def extract_fields(text: str) -> PaymentFields:
-    lines = _outgoing_display(_normalise(text).split("\n"))
+    lines = _outgoing_display(_split_display(_normalise(text).split("\n")))
     result = PaymentFields()
     result.code_candidates = find_codes(lines)
     result.codes = [c.code for c in result.code_candidates]
@@ -162,7 +162,8 @@ def _normalise(text: str) -> str:
 # A banking app shows the transfer the customer made as money leaving their account: a line
 # that is only the amount, signed, under the transfer's title ('Bonifico istantaneo' /
 # '- 21,78 €'). On a document that says nothing was reversed or refused, it is the payment.
-_SIGNED_DISPLAY = re.compile(r"^[-=]\s?(€\s?)?(\d{1,3}(?:\.\d{3})*,\d{2})\s?(€|EUR)?$")
+# (OCR reads the display's decimal comma as a dot or a colon: '-166.20', '-166:20€')
+_SIGNED_DISPLAY = re.compile(r"^[-=]\s?(€\s?)?(\d{1,3}(?:\.\d{3})*[,.:]\d{2})\s?(€|EUR)?$")
 _TRANSFER_TITLE = re.compile(r"\bbonifico\b|\bgiroconto\b|\bpagamento\b", re.IGNORECASE)
 
 
@@ -175,13 +176,34 @@ def _outgoing_display(lines: list[str]) -> list[str]:
     for index in found:
         match = _SIGNED_DISPLAY.match(lines[index])
         assert match is not None
-        lines[index] = f"{match.group(1) or ''}{match.group(2)} {match.group(3) or ''}".strip()
+        figures = match.group(2)
+        figures = figures[:-3] + "," + figures[-2:]  # the decimal separator as printed: ','
+        lines[index] = f"{match.group(1) or ''}{figures} {match.group(3) or ''}".strip()
     return lines
 
 
 # An app's amount display: big figures and small raised decimals, which OCR reads as two
 # words ('36 ,60'): one amount
 _BIG_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,3}(?:\.\d{3})*) ,(\d{2})(?![\d.,])")
+
+
+# The same display read as two lines: the big figures, then the small decimals ('€ 45' /
+# ',10'; '- 45' / ',10 €'): one amount
+_DISPLAY_UNITS = re.compile(r"^(?P<head>[-=]?\s?(?:€|EUR)?\s?)(?P<units>\d{1,3}(?:\.\d{3})*)$")
+_DISPLAY_CENTS = re.compile(r"^[,.](?P<cents>\d{2})(?P<tail>\s?(?:€|EUR))?$")
+
+
+def _split_display(lines: list[str]) -> list[str]:
+    """Joins an amount display OCR read as two lines, keeping the line count (the second
+    line is left empty)."""
+    out = list(lines)
+    for index in range(len(out) - 1):
+        units, cents = _DISPLAY_UNITS.match(out[index]), _DISPLAY_CENTS.match(out[index + 1])
+        if units and cents:
+            out[index] = (f"{units.group('head')}{units.group('units')},{cents.group('cents')}"
+                          f"{cents.group('tail') or ''}")
+            out[index + 1] = ""
+    return out
 
 
 # A label stands close to its value: the context is bounded so that extraction stays linear
@@ -218,12 +240,17 @@ def _evidence(lines: list[str], index: int, confidence: float) -> Evidence:
 
 # --- order codes -------------------------------------------------------------------------
 
+# between the prefix's letters: a typed separator, or a line wrap ('... ORDINE N. R' /
+# 'LM 72298': a fixed-width causale cut at its column)
+_PREFIX_GAP = r"(?:[ .\-_]{0,2}| ?\n)"
 _CODE = re.compile(
-    r"(?<![A-Za-z0-9])R[ .\-_]{0,2}L[ .\-_]{0,2}M"
+    rf"(?<![A-Za-z0-9])R{_PREFIX_GAP}L{_PREFIX_GAP}M"
     r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
-    r"(\d{3,10})(?!\d)",
+    r"(\d{1,10})(?!\d)",
     re.IGNORECASE,
 )
+# fewer digits than this after the prefix are a code only when joined to the rest
+_MIN_PART_DIGITS = 3
 
 
 # OCR misreadings of the order code. Letters read for digits are repaired only inside the
@@ -254,7 +281,8 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
     for match in _CODE.finditer(text):
         code = "RLM" + match.group(1)
         confidence = 1.0 if match.group(0).upper() == code else 0.95
-        grouped = _grouped_digits(text, match.end(), match.group(1))
+        grouped = _grouped_digits(text, match.end(), match.group(1)) \
+            if len(match.group(1)) >= 2 else None
         if grouped:  # 'RLM 950 55': digits typed in groups
             code, confidence = "RLM" + grouped, 0.9
         elif len(match.group(1)) < _MIN_WHOLE_DIGITS:
@@ -263,6 +291,8 @@ def find_codes(lines: list[str]) -> list[CodeCandidate]:
             joined = _joined_over_line(text, match.end(), match.group(1))
             if joined and len(joined) >= _MIN_WHOLE_DIGITS:
                 code, confidence = "RLM" + joined, 0.95
+        if len(code) - 3 < _MIN_PART_DIGITS:
+            continue  # 'RLM 2': no code, and no wrapped one
         if _cut_short(text, match.end(), code):
             exact_at[match.start()] = code
             continue  # 'RLM121…': a causale cut by an ellipsis inside the code
@@ -366,8 +396,11 @@ _AMOUNT = re.compile(
 
 # Checked in order: the first rule whose label is nearest wins (see _amount_label_score).
 _AMOUNT_LABELS: dict[str, re.Pattern[str]] = {
-    "fee": re.compile(r"commission|spese|oneri|\bcosto|bollo|\bfee|tariff"),
-    "balance": re.compile(r"saldo|disponibil|balance|\bfido|contabile\b|residu"),
+    # ('tassa': what a post office charges for a slip)
+    "fee": re.compile(r"commission|spese|oneri|\bcosto|bollo|\bfee|tariff|\btass[ae]\b"),
+    # (a company's signature prints its share capital: 'Capitale sociale € 10.000,00 i.v.')
+    "balance": re.compile(r"saldo|disponibil|balance|\bfido|contabile\b|residu|"
+                          r"capitale\s+sociale"),
     "total_debit": re.compile(
         r"totale\s*(?:addebit|dell.operazione|operazione|complessiv|pagato|da\s+addebitare)"
         r"|import[oi]\s+(?:totale\s+)?addebitat|addebito\s+totale|total\s+amount|totale"),
@@ -377,7 +410,9 @@ _AMOUNT_LABELS: dict[str, re.Pattern[str]] = {
         r"netto|rimessa|transazione)"
         # a statement's movement line: 'BONIFICO SEPA A FAVORE DI LEXTEL ... 114,14'
         r"|bonifico\b[^\n]{0,40}\ba\s+favore\s+di\b"),
-    "amount": re.compile(r"import[oi]|somma|ammontare|\bamount|\bvalore\b|in\s+cifre"),
+    # ('IMP 24,40': a counter receipt's abbreviation)
+    "amount": re.compile(r"import[oi]|somma|ammontare|\bamount|\bvalore\b|in\s+cifre|"
+                         r"\bimp\b\.?"),
     "paid_words": re.compile(r"pagat|versat|bonificat|pagamento|versamento|bonifico|\beuro\b"),
 }
 _AMOUNT_SCORES = {"fee": -3.0, "balance": -4.0, "total_debit": -2.0, "transfer": 4.0,
@@ -567,7 +602,9 @@ _NOT_EXECUTED = [
                            r"autorizzazione|firma|approvazione|elaborazione|addebito|invio|conferma\s+della\s+banca)|"
                            r"\bprenotat[oaie]\b|\b(?:stato|status|esito)\s*[:\-]\s*(?:in\s+attesa|"
                            r"in\s+lavorazione|sospes[oa]|pending|da\s+eseguire|non\s+ancora)|"
-                           r"\bnon\s+ancora\s+eseguit", re.I)),
+                           r"\bnon\s+ancora\s+eseguit|"
+                           r"\b(?:bonifico|pagamento|disposizione|giroconto|addebito)\s+"
+                           r"programmat[oa]\b|\bin\s+data\s+futura\b", re.I)),
 ]
 _NOT_EXECUTED_WORDS = {"reversed": "a reversal or cancellation", "refused": "a refused transfer",
                        "pending": "a transfer not executed yet"}
@@ -617,8 +654,9 @@ def find_instructions(lines: list[str]) -> str | None:
 
 # --- amount in words (postal slips) ---------------------------------------------------------
 
-_WORD_LABEL = re.compile(r"(?:in\s+lettere|importo\s+lettere|euro\s+in\s+lettere)\s*[:\-]?\s*"
-                         r"([a-z][a-z ]*?)\s*/\s*(\d{2})\b", re.IGNORECASE)
+# (OCR drops the spaces of a printed label: 'IMPORTOINLETTERE', and reads O as 0 in words)
+_WORD_LABEL = re.compile(r"(?:in\s*lettere|importo\s*lettere)\s*[:\-.]?\s*"
+                         r"([a-z][a-z0 ]*?)\s*/\s*(\d{2})\b", re.IGNORECASE)
 # Longest first, so 'diciassette' is not read as 'dici' + ...; elided forms ('vent', 'trent',
 # 'cent') come from 'ventuno', 'trentotto', 'centottanta'.
 _NUMBER_WORDS = {
@@ -676,7 +714,7 @@ _WORDS_WITH_CURRENCY = re.compile(
     r"(?:\b(?:euro|eur)\s+(?P<w1>[a-z]+(?:\s[a-z]+)*?)\s*(?:/|,|\s+e\s+|\s+virgola\s+)\s*"
     r"(?P<c1>\d{2}|[a-z]+)\b)"
     r"|(?:\b(?P<w2>[a-z]+(?:\s[a-z]+)*?)\s+euro\s+(?:e\s+)?(?P<c2>\d{1,2}|[a-z]+)"
-    r"(?:\s+(?:centesimi|cent)\b|(?=\s*$|\s*[).,;]))"
+    r"(?:\s+(?:centesimi|cent)\b|(?=\s*$|\s*[).,;]|\s+per\b))"
     r"|(?:lettere\s*[:\-]?\s*(?P<w3>[a-z]+(?:\s[a-z]+)*?)\s+(?:euro|eur)\b(?!\s+e\b)(?!\s*\d)))",
     re.IGNORECASE)
 
@@ -685,11 +723,13 @@ def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
     """An amount written in words: 'in lettere: dieci/89', 'euro dieci/89', 'dieci euro e
     ottantanove (centesimi)', 'dieci euro e 89', 'in lettere: dieci euro'. Only runs of whole
     number words count, and none labelled as fees or totals ('due euro e cinquanta di
-    commissioni' is not the amount)."""
+    commissioni' is not the amount). Accents are folded first: 'ventitré', 'ventitre'' (as
+    typed without an accented key) are 'ventitre'."""
     for index, line in enumerate(lines):
+        line = _fold_accents(line)
         match = _WORD_LABEL.search(line)
         if match:
-            euros = words_to_number(match.group(1))
+            euros = words_to_number(match.group(1).replace("0", "o"))
             if euros is not None:
                 value = Decimal(euros) + Decimal(match.group(2)) / 100
                 return value.quantize(Decimal("0.01")), _evidence(lines, index, 0.9)
@@ -700,6 +740,19 @@ def find_amount_in_words(lines: list[str]) -> tuple[Decimal, Evidence] | None:
                     "fee", "balance", "total_debit"):
                 return value, _evidence(lines, index, 0.9)
     return None
+
+
+_APOSTROPHE_ACCENT = re.compile(r"(?<=[A-Za-z])['’`](?![A-Za-z])")
+
+
+def _fold_accents(line: str) -> str:
+    """'quarantatré' -> 'quarantatre', 'ventitre'' -> 'ventitre' (the number words' only
+    accent is a final one, which people type as an apostrophe); other letters unchanged."""
+    if line.isascii() and "'" not in line and "`" not in line:
+        return line
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", line)
+                     if not unicodedata.combining(ch))
+    return _APOSTROPHE_ACCENT.sub("", folded)
 
 
 def _words_amount(match: re.Match[str]) -> Decimal | None:
@@ -806,21 +859,31 @@ def find_beneficiary_iban(lines: list[str]) -> tuple[str, Evidence] | None:
 # --- CRO / TRN and other references --------------------------------------------------------
 
 # between a reference's label and its value: '(TRN):', "dell'operazione è", 'n.'
-_REF_GAP = r"\)?\s*(?:dell[a-z' ]{0,14}?\s)?\s*(?:è|e'|:|\.|-|,)?\s*(?:n(?:r|o)?\.?\s*)?"
+# ('CRO ........ 640077': a fixed-width layout's leader dots)
+_LEADER = r"(?:[:.\-,_…](?:[ :.\-_…]{0,60}))"
+_REF_GAP = rf"\)?\s*(?:del[a-z' ]{{0,16}}?\s)?\s*(?:è|e'|{_LEADER})?\s*(?:n(?:r|o)?\.?\s*)?"
 _REFERENCES = [
     (re.compile(r"\bTRN\b" + _REF_GAP + r"([A-Z0-9]{11,35})", re.I), 1.0),
     (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])" + _REF_GAP + r"(\d{8,16})(?![A-Z0-9])",
                 re.I), 1.0),
+    # customers call any reference a CRO, a TRN too ('Il CRO dell'operazione è 0306...IT')
+    (re.compile(r"\bC\.?\s?R\.?\s?[O0]{1,2}?\.?(?![A-Z])" + _REF_GAP +
+                r"(\d{17,33}[A-Z]{0,2})(?![A-Z0-9])", re.I), 0.95),
     (re.compile(r"(?:riferimento|identificativo|codice|numero|\bid|n\.)\s+"
                 r"(?:dell[ae]?\s*|del\s+)?(?:operazione|transazione|movimento|disposizione|bonifico|"
                 r"pagamento|versamento|ordine\s+di\s+bonifico)" + _REF_GAP +
                 r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.85),
-    (re.compile(r"(?:codice|numero|n\.)\s+(?:di\s+)?riferimento\s*[:.\-]?\s*"
+    (re.compile(r"(?:codice|numero|n\.)\s+(?:di\s+)?riferimento\s*" + _LEADER + r"?\s*"
                 r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
-    (re.compile(r"end\s*to\s*end\s*(?:id)?\s*[:.\-]?\s*([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
+    (re.compile(r"end\s*to\s*end\s*(?:id)?\s*" + _LEADER + r"?\s*"
+                r"([A-Z0-9][A-Z0-9\-/]{5,39})", re.I), 0.8),
+    # a cheque's number: 'assegno bancario n° ...', 'N. assegno: ...', 'numero dell'assegno'
     (re.compile(r"(?:assegno|cheque)(?:\s+(?:bancario|circolare|postale|non\s+trasferibile))?"
-                r"\s*(?:n(?:r|o|umero)?\.?|#)\s*[:.]?\s*([0-9\-]{6,20})",
+                r"\s*(?:n(?:r|o|umero)?\.?\s*°?|#)\s*[:.]?\s*([0-9\-]{6,20})",
                 re.I), 0.85),
+    (re.compile(r"(?:\bn(?:r|o|umero)?\.?\s*°?|\bnumero)\s+(?:dell.\s*|del\s+)?"
+                r"(?:assegno|cheque)(?:\s+(?:bancario|circolare|postale))?\s*[:.]?\s*"
+                r"([0-9\-]{6,20})", re.I), 0.85),
     (re.compile(r"\b(VCY[A-Z]?\s*\d{3,})", re.I), 0.8),
 ]
 
@@ -971,6 +1034,9 @@ def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
             name = _clean_name(re.sub(r"^[A-Za-zÀ-ÿ' ]{2,30}:\s*", "", lines[index + 1]))
         if name:
             return name, _evidence(lines, index, 0.8)
+    addressee = _addressee(lines)
+    if addressee:
+        return addressee
     for index, line in enumerate(lines[:-1]):
         if _CLOSING.search(line):
             name = _clean_name(lines[index + 1])
@@ -980,12 +1046,38 @@ def find_payer(lines: list[str]) -> tuple[str, Evidence] | None:
     return None
 
 
+# A bank's letter about a transfer its customer ordered is addressed to that customer
+_SALUTATION = re.compile(r"^(?:spett(?:\.le|abile)|gent(?:\.(?:mo|ma|le)|ile|ilissim[oa])|"
+                         r"egr(?:\.|egio)|alla\s+c\.?\s?a\.?|all.attenzione\s+di)\s*[:,]?\s*"
+                         r"(?:(?:sig|sig\.ra|dott|avv|ing|geom|rag)\.?\s+)?(.+)$", re.IGNORECASE)
+_ORDERED_BY_ADDRESSEE = re.compile(
+    r"\bda\s+(?:lei|voi|te)\s+(?:disposto|ordinato|effettuato|eseguito|richiesto|inserito)\b"
+    r"|\bsu\s+(?:sua|vostra)\s+(?:disposizione|richiesta|ordine)\b|\bper\s+(?:suo|vostro)\s+"
+    r"conto\b|\bdal\s+(?:suo|vostro)\s+conto\b", re.IGNORECASE)
+
+
+def _addressee(lines: list[str]) -> tuple[str, Evidence] | None:
+    """The person a bank's letter is addressed to ('Spett.le ANNA NERI'), when the letter
+    says the transfer was theirs ('il bonifico da lei disposto')."""
+    if not any(_ORDERED_BY_ADDRESSEE.search(line) for line in lines):
+        return None
+    for index, line in enumerate(lines[:15]):
+        match = _SALUTATION.match(line)
+        if not match:
+            continue
+        name = _clean_name(match.group(1))
+        if name and len(name.split()) >= 2 and not _INSTITUTION.search(name) \
+                and not re.search(r"\bclient[ei]\b|[@:]", name, re.IGNORECASE):
+            return name, _evidence(lines, index, 0.6)
+    return None
+
+
 # --- mailboxes (PEC addresses and userids) --------------------------------------------------
 
 _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9][\w.+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 # a PEC domain: 'pec' as a label or word part (pec.it, pec.avvocati.it, arubapec.it,
 # legalmail.it, postacert..., cert.*) as Italian certified-mail providers name them
-_PEC_DOMAIN = re.compile(r"(?:^|[.@-])(?:[a-z]*pec[a-z]*|legalmail|postacert|cert|"
+_PEC_DOMAIN = re.compile(r"(?:^|[.@-])(?:[a-z]*pec[a-z]*|legalmail|postacert[a-z]*|cert[a-z]*|"
                          r"sicurezzapostale|pecavvocati|mypec)(?:[.-]|$)", re.IGNORECASE)
 _MAILBOX_WORDS = re.compile(r"\b(?:casella|pec|posta\s+(?:elettronica\s+)?certificata|"
                             r"rinnov\w*|indirizzo)\b", re.IGNORECASE)
@@ -999,13 +1091,67 @@ _OWN_LOCAL = re.compile(r"^(?:amministrazione|noreply|no-reply|info|supporto|ass
                         r"fatturazione)@", re.IGNORECASE)
 
 
-def find_mailboxes(lines: list[str]) -> list[str]:
+_TAIL_TOKEN = re.compile(r"[\w.+@-]+$")
+_HEAD_TOKEN = re.compile(r"^[\w.+@-]+")
+# top-level domains of the addresses customers write (a cut domain ends in none of these)
+_KNOWN_TLDS = {"it", "eu", "com", "net", "org", "info", "biz", "ch", "sm", "va", "de", "fr",
+               "es", "at", "uk", "be", "nl", "pro", "legal", "email"}
+# a line cut at its column is long; a line people end where they like may be short
+_CUT_LINE_CHARS = 40
+
+
+def _tld(address: str) -> str:
+    domain = address.rsplit("@", 1)[-1]
+    return domain.rsplit(".", 1)[-1].lower() if "." in domain else ""
+
+
+def _cut_inside_token(line: str, following: str, cut_words: bool) -> bool:
+    """Whether a mailbox was cut where ``line`` ends and goes on at the start of
+    ``following``: a fixed-width causale cut at its column ('... CASELLA IMARCHETTI@GEOPE' /
+    'C.IT', '... CASELLA IGENTI' / 'LE@GEOPEC.IT', '... USERI' / 'D FPALUMBO85')."""
+    tail, head = _TAIL_TOKEN.search(line), _HEAD_TOKEN.match(following)
+    if not tail or not head:
+        return False
+    tail_text, head_text = tail.group(0), head.group(0)
+    joined = tail_text + head_text
+    if "@" in tail_text:  # the domain cut: 'MARIO@GEOPE' + 'C.IT'
+        whole = _EMAIL.fullmatch(joined.rstrip(".-"))
+        return bool(whole) and _tld(tail_text) not in _KNOWN_TLDS \
+            and _tld(joined.rstrip(".-")) in _KNOWN_TLDS
+    if "@" in head_text:  # the local part cut: 'IGENTI' + 'LE@GEOPEC.IT'
+        return cut_words and len(line) >= _CUT_LINE_CHARS and tail_text.isalnum() \
+            and not _MAILBOX_WORDS.fullmatch(tail_text)
+    # a userid's label cut: 'USERI' + 'D FPALUMBO85'
+    return cut_words and len(line) >= _CUT_LINE_CHARS \
+        and bool(_USERID.search(tail_text + following)) and not _USERID.search(following)
+
+
+def _unwrap_mailboxes(lines: list[str], cut_words: bool) -> list[str]:
+    """The lines with every mailbox cut by a line end joined again (for mailboxes only)."""
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        while index + 1 < len(lines) and _cut_inside_token(line, lines[index + 1], cut_words):
+            index += 1
+            line += lines[index]
+        out.append(line)
+        index += 1
+    return out
+
+
+def find_mailboxes(lines: list[str], cut_words: bool = True) -> list[str]:
     """PEC addresses (a certified-mail domain, or named as the mailbox: 'Rinnovo casella
-    ...') and labelled userids ('userid: KVIS1234'), lower-cased, in order of appearance."""
+    ...') and labelled userids ('userid: KVIS1234'), lower-cased, in order of appearance.
+    A mailbox a fixed-width layout cut at a line end is read whole; ``cut_words=False``
+    (what people type, which wraps between words) joins only a cut domain."""
     found: list[str] = []
-    for line in lines:
+    for line in _unwrap_mailboxes(lines, cut_words):
         for match in _EMAIL.finditer(line):
             address = match.group(1).rstrip(".-").lower()
+            cut = _ELLIPSIS.match(line, match.end()) or line.startswith("..", match.end() - 1)
+            if cut and _tld(address) not in _KNOWN_TLDS:
+                continue  # 'mario@pec.a…': an app cut the causale; a fragment is no mailbox
             domain = address.split("@", 1)[1]
             if any(domain == d or domain.endswith("." + d) for d in _OWN_DOMAINS) \
                     or _OWN_LOCAL.match(address):

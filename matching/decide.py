@@ -140,6 +140,23 @@ class _Receipt:
 
 
 
+# a value date may lie a day or two after the day the receipt is sent; a scheduled transfer
+# (or a misread year) lies further ahead
+FUTURE_DAYS = 3
+
+
+def _future_date(r: _Receipt) -> None:
+    """A payment dated, by a labelled date, after today: money not moved yet (a scheduled
+    transfer's summary), never paid automatically."""
+    paid_on, evidence = r.fields.payment_date, r.fields.evidence.get("payment_date")
+    if r.today is None or paid_on is None or evidence is None or evidence.confidence < 0.9:
+        return
+    if (paid_on - r.today).days > FUTURE_DAYS:
+        raise _Review(f"payment dated {paid_on.isoformat()} is in the future (today is "
+                      f"{r.today.isoformat()}): a scheduled transfer or a misread date; never "
+                      "paid automatically" + _details(r.assessed[:3]))
+
+
 def neighbour_amount(fields: PaymentFields, text_source: str | None = None) -> Decimal | None:
     """Which neighbours (pending orders one edit away from a code read) ``decide`` needs:
     with one code read as it is and an amount, only those costing that amount (the rules
@@ -198,6 +215,7 @@ def _choose(r: _Receipt, our_ibans: Sequence[str]) -> tuple[list[Assessment], st
     if fields.doubts:
         raise _Review("; ".join(d.reason for d in fields.doubts) + "; never paid "
                       "automatically" + _details(r.assessed[:3]))
+    _future_date(r)
     if fields.amount is not None and fields.amount <= 0:
         raise _Review(f"amount {euro(fields.amount)} is not a payment; never paid "
                       "automatically" + _details(r.assessed[:3]))

@@ -47,7 +47,7 @@ REASON_KINDS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("unknown_code", "codice inesistente", r"no such order"),
         ("amount", "importo diverso", r"short of|more than|matches neither|no amount|"
                                       r"not equal|not EUR"),
-        ("date", "pagamento prima dell'ordine", r"before order"),
+        ("date", "data del pagamento incoerente", r"before order|is in the future"),
         ("doubtful", "documento dubbio", r"never paid automatically|is not a payment"),
         ("other", "altro", r""),
     ))

@@ -40,6 +40,10 @@ STATUS_LABELS = {"unmatched": "in coda", "matched": "abbinata", "duplicate": "du
                  "received": "ricevuta", "pending": "in attesa", "paid": "pagato",
                  "renewed": "rinnovato", "renewal_failed": "rinnovo fallito",
                  "awaiting_bank": "in attesa della banca"}
+FLAG_LABELS = {"refund_review": "pagato in più: rimborso?",
+               "underpaid_within_tolerance": "pagato meno, entro la tolleranza",
+               "double_payment_review": "possibile doppio pagamento",
+               "unconfirmed_by_bank": "non confermato dall'estratto conto"}
 ACTION_LABELS = {"match": "abbinata", "dismiss": "archiviata", "duplicate": "duplicato",
                  "request_readable_proof": "chiesta ricevuta leggibile",
                  "request_missing_code": "chiesto il codice", "requeue": "rimessa in coda",

@@ -88,7 +88,8 @@ def create_app(settings: Settings, db: Database, *,
     app = FastAPI(title="pec-intake review", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(htmx=HTMX, euro_text=_euro_text, local=_local,
-                                 status_labels=views.STATUS_LABELS)
+                                 status_labels=views.STATUS_LABELS,
+                                 flag_labels=views.FLAG_LABELS)
     templates.env.filters["italian"] = wording.italian
     signer = URLSafeTimedSerializer(secret_key(settings), salt="pec-review-session")
     login_signer = URLSafeTimedSerializer(secret_key(settings), salt="pec-review-login")

@@ -116,6 +116,9 @@ _SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple((_p(en), it) for en,
      r"mailbox, and neither sender nor payer confirms it",
      "lo userid {userid} letto da OCR indica l'ordine {code}; uno userid letto male potrebbe "
      "indicare un'altra casella, e né il mittente né l'ordinante lo confermano"),
+    (r"payment dated {paid} is in the future \(today is {today}\): a scheduled transfer or "
+     r"a misread date", "il pagamento è datato {paid}, nel futuro (oggi è {today}): un "
+     "bonifico programmato o una data letta male"),
     (r"payment dated {paid} is before order {code} was placed \({ordered}\)",
      "il pagamento del {paid} è precedente all'ordine {code} ({ordered})"),
     (r"waits for the bank's statement line \(paid_on = statement\): {rest}",

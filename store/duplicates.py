@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from intake.fields import PaymentFields
@@ -21,6 +21,8 @@ RECORDED = (MATCHED, SUPPORT)
 
 def prior_payment(session: Session, receipt_id: int, sha256: str, doc_hashes: Sequence[str],
                   fields: PaymentFields) -> PriorReceipt | None:
+    if not _may_have_prior(session, receipt_id, sha256, doc_hashes, fields):
+        return None  # the usual case, a new payment: one statement instead of four
     recorded = select(MessageRow).where(MessageRow.id != receipt_id,
                                         MessageRow.status.in_(RECORDED))
     checks = [("same message", recorded.where(MessageRow.sha256 == sha256))]
@@ -39,6 +41,32 @@ def prior_payment(session: Session, receipt_id: int, sha256: str, doc_hashes: Se
             if prior is not None:
                 return prior
     return _same_details(session, receipt_id, fields)
+
+
+def _may_have_prior(session: Session, receipt_id: int, sha256: str, doc_hashes: Sequence[str],
+                    fields: PaymentFields) -> bool:
+    """Whether any of the checks below can find something: the same conditions without
+    their final tests in Python (a superset), each an indexed EXISTS, in one statement."""
+    recorded = (MessageRow.id != receipt_id, MessageRow.status.in_(RECORDED))
+    checks = [exists().where(*recorded, MessageRow.sha256 == sha256)]
+    if doc_hashes:
+        checks.append(exists().where(
+            DocumentRow.sha256.in_(list(doc_hashes)), DocumentRow.message_id == MessageRow.id,
+            ExtractionRow.document_id == DocumentRow.id, *recorded))
+    if fields.transfer_ref and fields.amount is not None:
+        checks.append(exists().where(
+            ExtractionRow.transfer_ref == fields.transfer_ref,
+            ExtractionRow.amount == fields.amount, ExtractionRow.document_id.is_(None),
+            ExtractionRow.message_id == MessageRow.id, *recorded))
+    if fields.codes and fields.amount is not None and fields.payment_date and fields.payer:
+        checks.append(exists().where(
+            OrderRow.code.in_(sorted(set(fields.codes))),
+            ReceiptOrderRow.order_id == OrderRow.id,
+            ExtractionRow.message_id == ReceiptOrderRow.message_id,
+            ExtractionRow.document_id.is_(None), ExtractionRow.amount == fields.amount,
+            ExtractionRow.payment_date == fields.payment_date,
+            MessageRow.id == ExtractionRow.message_id, *recorded))
+    return bool(session.scalar(select(or_(*checks))))
 
 
 def _same_document(session: Session, receipt_id: int,

@@ -120,6 +120,50 @@ def claim(session: Session, source: str, source_key: str, now: datetime,
     return taken.rowcount == 1
 
 
+def claim_many(session: Session, source: str, source_keys: list[str], now: datetime,
+               lease_seconds: float, worker: str | None = None) -> set[str]:
+    """``claim`` for a batch, in one transaction: the keys this worker holds afterwards
+    (new claims, its own, and those of workers that died or whose lease ran out). A key
+    another worker claims at the same moment is simply not granted (``ON CONFLICT DO
+    NOTHING``: no failed insert, no rollback of the others)."""
+    worker = worker or worker_id()
+    lease = now + timedelta(seconds=lease_seconds)
+    keys = list(dict.fromkeys(source_keys))
+    held = dict(session.execute(select(IntakeClaimRow.source_key, IntakeClaimRow.worker).where(
+        IntakeClaimRow.source == source, IntakeClaimRow.source_key.in_(keys))).all())
+    fresh = [key for key in keys if key not in held]
+    granted: set[str] = set()
+    if fresh:
+        insert = _insert_for(session)
+        granted.update(session.scalars(
+            insert(IntakeClaimRow)
+            .values([{"source": source, "source_key": key, "worker": worker,
+                      "claimed_at": now, "lease_until": lease} for key in fresh])
+            .on_conflict_do_nothing(index_elements=["source", "source_key"])
+            .returning(IntakeClaimRow.source_key)))
+    for key, holder in held.items():
+        takeover = IntakeClaimRow.lease_until < now
+        if holder == worker or _dead_here(holder):
+            takeover = IntakeClaimRow.worker == holder
+        taken = session.execute(
+            update(IntakeClaimRow)
+            .where(IntakeClaimRow.source == source, IntakeClaimRow.source_key == key,
+                   takeover)
+            .values(worker=worker, claimed_at=now, lease_until=lease)
+            .execution_options(synchronize_session=False))
+        if taken.rowcount == 1:
+            granted.add(key)
+    return granted
+
+
+def _insert_for(session: Session):  # noqa: ANN202
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def _dead_here(holder: str) -> bool:
     """The claim's worker ran on this host and its process is gone (killed, crashed): no
     need to wait for its lease to expire."""
@@ -147,10 +191,14 @@ def renew(session: Session, keys: list[tuple[str, str]], now: datetime, lease_se
             .execution_options(synchronize_session=False))
 
 
-def release(session: Session, source: str, source_key: str) -> None:
-    """The message's outcome is in (call it in that transaction): the claim is no more."""
+def release(session: Session, source: str, source_key: str | list[str]) -> None:
+    """The message's (or messages') outcome is in and it has been moved out of the source
+    (or the move failed): the claim is no more."""
+    keys = [source_key] if isinstance(source_key, str) else list(source_key)
+    if not keys:
+        return
     session.execute(delete(IntakeClaimRow).where(IntakeClaimRow.source == source,
-                                                 IntakeClaimRow.source_key == source_key)
+                                                 IntakeClaimRow.source_key.in_(keys))
                     .execution_options(synchronize_session=False))
 
 

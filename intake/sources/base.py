@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -12,6 +12,11 @@ class Settlement(enum.Enum):
 
     PROCESSED = "processed"
     QUARANTINED = "quarantined"
+
+
+# Several workers on one source: given the identities of a batch about to be downloaded,
+# returns those this worker holds now (the others are another worker's).
+Reserve = Callable[[list[str]], set[str]]
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,17 @@ class Source(Protocol):
         """Yields the messages waiting now, oldest first. Raises SourceUnreachable."""
         ...
 
+    def batches(self, reserve: Reserve | None = None) -> Iterator[list[IncomingMessage]]:
+        """``fetch`` in batches (one download each where the source can); with ``reserve``,
+        only the messages it grants are read and yielded."""
+        ...
+
     def settle(self, message: IncomingMessage, settlement: Settlement) -> None:
         """Moves a message out of the way; called only after its outcome is committed."""
+        ...
+
+    def settle_many(self, items: list[tuple[IncomingMessage, Settlement]]) -> None:
+        """``settle`` for several messages at once (one round trip where the source can)."""
         ...
 
     def close(self) -> None: ...

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from config.settings import LimitSettings, SourceSettings
 from core.errors import SourceUnreachable
-from intake.sources.base import IncomingMessage, Settlement
+from intake.sources.base import IncomingMessage, Reserve, Settlement
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,8 @@ MAIL_SUFFIXES = {".eml"}
 DOCUMENT_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 # Files still being written by a copier or an editor: never half-read them.
 PARTIAL_SUFFIXES = {".part", ".tmp", ".crdownload", ".swp"}
+BATCH_FILES = 25
+BATCH_BYTES = 32 * 1024 * 1024
 
 
 class FolderSource:
@@ -42,6 +44,33 @@ class FolderSource:
         self._sleep = sleep
 
     def fetch(self) -> Iterator[IncomingMessage]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self, reserve: Reserve | None = None,
+                size: int = BATCH_FILES) -> Iterator[list[IncomingMessage]]:
+        """Finished files in name order, ``size`` at a time; a file's identity needs its
+        hash, so ``reserve`` is asked once the batch is read."""
+        batch: list[IncomingMessage] = []
+        held = 0  # bytes read ahead: a batch of big files is cut short
+        for message in self._messages():
+            batch.append(message)
+            held += len(message.raw)
+            if len(batch) >= size or held >= BATCH_BYTES:
+                yield self._reserved(batch, reserve)
+                batch, held = [], 0
+        if batch:
+            yield self._reserved(batch, reserve)
+
+    @staticmethod
+    def _reserved(batch: list[IncomingMessage],
+                  reserve: Reserve | None) -> list[IncomingMessage]:
+        if reserve is None:
+            return batch
+        allowed = reserve([m.stable_id for m in batch])
+        return [m for m in batch if m.stable_id in allowed]
+
+    def _messages(self) -> Iterator[IncomingMessage]:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             entries = sorted(self.path.iterdir(), key=lambda p: p.name)
@@ -110,6 +139,10 @@ class FolderSource:
             os.replace(source, target)
         except FileNotFoundError:
             log.info("source=%s file=%s already moved by another run", self.name, message.key)
+
+    def settle_many(self, items: list[tuple[IncomingMessage, Settlement]]) -> None:
+        for message, settlement in items:
+            self.settle(message, settlement)
 
     def close(self) -> None:
         pass

@@ -24,7 +24,7 @@ from imapclient.exceptions import IMAPClientError
 from config.settings import LimitSettings, SourceSettings
 from config.tls import client_context
 from core.errors import SourceUnreachable
-from intake.sources.base import IncomingMessage, Settlement
+from intake.sources.base import IncomingMessage, Reserve, Settlement
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ IDLE_RENEW_SECONDS = 25 * 60
 TIMEOUT_SECONDS = 30.0
 # Errors that mean "the server or the network is not there right now".
 NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, IMAPClientError, EOFError)
+# One download: this many messages, or this many bytes (a message alone may be bigger).
+BATCH_MESSAGES = 25
+BATCH_BYTES = 32 * 1024 * 1024
 
 
 class ImapSource:
@@ -46,6 +49,8 @@ class ImapSource:
         self._deleted: set[int] = set()
         # target mailbox -> (Message-ID, sha256) of what this run moved there
         self._moved: dict[str, list[tuple[str, str]]] = {}
+        self._caps: set[bytes] | None = None  # of this connection
+        self._mailboxes: set[str] = set()  # known to exist, on this connection
 
     # --- connection ---------------------------------------------------------------------
 
@@ -78,6 +83,7 @@ class ImapSource:
 
     def close(self) -> None:
         client, self.client = self.client, None
+        self._caps, self._mailboxes = None, set()
         if client is not None:
             _quietly(client.logout)
             _quietly(client.shutdown)
@@ -109,7 +115,17 @@ class ImapSource:
         return client
 
     def fetch(self) -> Iterator[IncomingMessage]:
-        """Every message in the mailbox now, oldest UID first, one download at a time."""
+        """Every message in the mailbox now, oldest UID first."""
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self, reserve: Reserve | None = None,
+                size: int = BATCH_MESSAGES) -> Iterator[list[IncomingMessage]]:
+        """The mailbox's messages, oldest UID first, in batches of up to ``size`` (and
+        ``BATCH_BYTES``) downloaded with one ``UID FETCH`` each. ``reserve`` (several
+        workers on one mailbox) is asked before each download which of the batch's
+        identities this worker may take: the others are neither downloaded nor yielded,
+        so workers take disjoint batches instead of downloading the same messages."""
         client = self._select()
         try:
             uids = sorted(client.search("ALL"))
@@ -118,69 +134,121 @@ class ImapSource:
             raise self._fail("SEARCH", exc) from exc
         self._deleted = {uid for uid, data in info.items()
                          if b"\\Deleted" in data.get(b"FLAGS", ())}
-        for uid in uids:
-            if uid not in info:
-                continue  # moved away by another process meanwhile
-            message = self._download(client, uid, info[uid])
-            if message is not None:
-                yield message
+        waiting = [uid for uid in uids if uid in info]  # else moved away meanwhile
+        for chunk in _chunks(waiting, info, size):
+            if reserve is not None:
+                allowed = reserve([self._identity(uid) for uid in chunk])
+                chunk = [uid for uid in chunk if self._identity(uid) in allowed]
+            if chunk:
+                yield self._download(client, chunk, info)
         self._remove_twin_copies()
 
-    def _download(self, client: IMAPClient, uid: int, info: dict) -> IncomingMessage | None:
-        size = int(info.get(b"RFC822.SIZE", 0))
-        metadata = {"mailbox": self.settings.mailbox, "uid": str(uid),
-                    "uidvalidity": str(self.uidvalidity), "size": str(size)}
-        if info.get(b"INTERNALDATE"):
-            metadata["internaldate"] = str(info[b"INTERNALDATE"])
-        part = b"BODY[]"
-        if size > self.limits.max_message_bytes:
-            # Not downloaded: the headers are kept as the record, the message itself goes
-            # to the quarantine mailbox where it stays intact on the server.
-            part = b"BODY[HEADER]"
-            metadata["rejected"] = (f"message of {size} bytes is over the limit of "
-                                    f"{self.limits.max_message_bytes} bytes; it stays in "
-                                    f"{self.settings.quarantine_mailbox} on the server")
+    def _identity(self, uid: int) -> str:
+        return f"{self.uidvalidity}:{uid}"
+
+    def _download(self, client: IMAPClient, uids: list[int],
+                  info: dict) -> list[IncomingMessage]:
+        """One round trip for the batch's bodies (``BODY.PEEK[]``: not marked seen); a
+        message over ``max_message_bytes`` is not downloaded, only its header block."""
+        small = [u for u in uids if _size(info[u]) <= self.limits.max_message_bytes]
+        big = [u for u in uids if u not in small]
+        data: dict = {}
         try:
-            data = client.fetch([uid], [b"BODY.PEEK[" + part[5:]])
+            if small:
+                data.update(client.fetch(small, [b"BODY.PEEK[]"]))
+            if big:
+                data.update(client.fetch(big, [b"BODY.PEEK[HEADER]"]))
         except NETWORK_ERRORS as exc:
-            raise self._fail(f"FETCH {uid}", exc) from exc
-        if uid not in data:
-            return None
-        raw = data[uid].get(part) or b""
-        return IncomingMessage(
-            source=self.name, key=str(uid), raw=raw, filename=None, is_mail=True,
-            fax_gateway=self.settings.fax_gateway, metadata=metadata,
-            identity=f"{self.uidvalidity}:{uid}")
+            raise self._fail(f"FETCH {_uid_set(uids)}", exc) from exc
+        messages = []
+        for uid in uids:
+            if uid not in data:
+                continue  # moved away by another process meanwhile
+            size = _size(info[uid])
+            metadata = {"mailbox": self.settings.mailbox, "uid": str(uid),
+                        "uidvalidity": str(self.uidvalidity), "size": str(size)}
+            if info[uid].get(b"INTERNALDATE"):
+                metadata["internaldate"] = str(info[uid][b"INTERNALDATE"])
+            part = b"BODY[]"
+            if uid in big:
+                # Not downloaded: the headers are kept as the record, the message itself
+                # goes to the quarantine mailbox where it stays intact on the server.
+                part = b"BODY[HEADER]"
+                metadata["rejected"] = (f"message of {size} bytes is over the limit of "
+                                        f"{self.limits.max_message_bytes} bytes; it stays in "
+                                        f"{self.settings.quarantine_mailbox} on the server")
+            messages.append(IncomingMessage(
+                source=self.name, key=str(uid), raw=data[uid].get(part) or b"",
+                filename=None, is_mail=True, fax_gateway=self.settings.fax_gateway,
+                metadata=metadata, identity=self._identity(uid)))
+        return messages
 
     # --- settle -------------------------------------------------------------------------
 
     def settle(self, message: IncomingMessage, settlement: Settlement) -> None:
         """Moves a message whose outcome is committed out of the watched mailbox."""
-        target = (self.settings.processed_mailbox if settlement is Settlement.PROCESSED
-                  else self.settings.quarantine_mailbox)
-        uid = int(message.key)
-        if message.identity.split(":")[0] != str(self.uidvalidity):
-            raise SourceUnreachable(f"IMAP {self.settings.mailbox}: UIDVALIDITY changed "
-                                    f"before UID {uid} was moved; it is seen again next time")
+        self.settle_many([(message, settlement)])
+
+    def settle_many(self, items: list[tuple[IncomingMessage, Settlement]]) -> None:
+        """Moves messages whose outcomes are committed, one ``UID MOVE`` of a UID set per
+        target mailbox."""
+        targets: dict[str, list[IncomingMessage]] = {}
+        for message, settlement in items:
+            if message.identity.split(":")[0] != str(self.uidvalidity):
+                raise SourceUnreachable(f"IMAP {self.settings.mailbox}: UIDVALIDITY changed "
+                                        f"before UID {message.key} was moved; it is seen "
+                                        "again next time")
+            target = (self.settings.processed_mailbox if settlement is Settlement.PROCESSED
+                      else self.settings.quarantine_mailbox)
+            targets.setdefault(target, []).append(message)
+        if not targets:
+            return
         client = self.connect()
-        try:
-            self._ensure_mailbox(client, target)
-            if b"MOVE" in client.capabilities():
-                client.move([uid], target)
-            else:
-                self._copy_delete(client, uid, target)
-        except NETWORK_ERRORS as exc:
-            raise self._fail(f"moving UID {uid} to {target}", exc) from exc
-        message_id = BytesHeaderParser().parsebytes(message.raw).get("Message-ID")
-        if message_id:
-            self._moved.setdefault(target, []).append(
-                (str(message_id).strip(), hashlib.sha256(message.raw).hexdigest()))
+        for target, messages in targets.items():
+            uids = [int(m.key) for m in messages]
+            try:
+                self._ensure_mailbox(client, target)
+                self._move(client, uids, target)
+            except NETWORK_ERRORS as exc:
+                raise self._fail(f"moving UID {_uid_set(uids)} to {target}", exc) from exc
+            for message in messages:
+                message_id = BytesHeaderParser().parsebytes(message.raw).get("Message-ID")
+                if message_id:
+                    self._moved.setdefault(target, []).append(
+                        (str(message_id).strip(), hashlib.sha256(message.raw).hexdigest()))
+
+    def _move(self, client: IMAPClient, uids: list[int], target: str) -> None:
+        """MOVE (or COPY + EXPUNGE) of a UID set. Another run working the same mailbox may
+        have moved some of them meanwhile: the server then refuses the whole set ("no
+        longer exist", EXPUNGEISSUED), so the set is narrowed to the UIDs still there
+        and moved again."""
+        for attempt in range(3):
+            try:
+                if b"MOVE" in self._capabilities(client):
+                    client.move(uids, target)
+                else:
+                    self._copy_delete(client, uids, target)
+                return
+            except IMAPClientError:
+                if attempt == 2:
+                    raise
+                client.noop()  # the server tells this session what was expunged
+                still = set(client.search(["UID", ",".join(str(u) for u in uids)]))
+                uids = [uid for uid in uids if uid in still]
+                if not uids:
+                    return  # all moved by the other run
+
+    def _capabilities(self, client: IMAPClient) -> set[bytes]:
+        if self._caps is None:
+            self._caps = set(client.capabilities())
+        return self._caps
 
     def _remove_twin_copies(self) -> None:
         """Two runs working the same mailbox at once can both MOVE one message (each MOVE
         is atomic, the pair is not). The copies are byte-identical: of those with the same
         Message-ID and bytes, every run keeps the lowest UID and removes the others, so
-        whichever runs last leaves exactly one."""
+        whichever runs last leaves exactly one. Per target mailbox: one FETCH of the newest
+        messages' Message-IDs, and the bodies only of those that appear twice."""
         moved, self._moved = self._moved, {}
         if not moved or self.client is None:
             return
@@ -188,53 +256,76 @@ class ImapSource:
         try:
             for target, items in moved.items():
                 exists = int(client.select_folder(target).get(b"EXISTS", 0))
-                # twins are among the newest: search only those, not a years-long archive
+                # twins are among the newest: look only at those, not a years-long archive
                 window = f"{max(1, exists - 2 * len(items) - 200)}:*"
+                digests: dict[str, set[str]] = {}
                 for message_id, digest in items:
-                    self._keep_one(client, target, window, message_id, digest)
+                    digests.setdefault(message_id, set()).add(digest)
+                self._keep_one(client, target, window, digests)
             client.select_folder(self.settings.mailbox)
         except NETWORK_ERRORS as exc:
             log.warning("source=%s twin check skipped: %s", self.name, exc)
 
-    def _keep_one(self, client: IMAPClient, target: str, window: str, message_id: str,
-                  digest: str) -> None:
-        uids = client.search([window, "HEADER", "Message-ID", message_id])
-        if len(uids) < 2:
+    def _keep_one(self, client: IMAPClient, target: str, window: str,
+                  digests: dict[str, set[str]]) -> None:
+        by_id: dict[str, list[int]] = {}
+        uids = client.search([window])
+        headers = client.fetch(uids, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+        for uid, data in headers.items():
+            block = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), b"")
+            message_id = BytesHeaderParser().parsebytes(block or b"").get("Message-ID")
+            if message_id and str(message_id).strip() in digests:
+                by_id.setdefault(str(message_id).strip(), []).append(uid)
+        doubled = sorted(uid for group in by_id.values() if len(group) > 1 for uid in group)
+        if not doubled:
             return
-        bodies = client.fetch(uids, ["BODY.PEEK[]"])
-        twins = sorted(uid for uid, data in bodies.items()
-                       if hashlib.sha256(data.get(b"BODY[]", b"")).hexdigest() == digest)
-        extra = twins[1:]
-        if not extra:
+        kept: set[str] = set()
+        extra_uids = []
+        for uid, data in sorted(client.fetch(doubled, ["BODY.PEEK[]"]).items()):
+            body = data.get(b"BODY[]", b"")
+            message_id = BytesHeaderParser().parsebytes(body).get("Message-ID")
+            digest = hashlib.sha256(body).hexdigest()
+            if not message_id or digest not in digests.get(str(message_id).strip(), ()):
+                continue  # same Message-ID, other bytes: not a twin
+            if digest in kept:
+                extra_uids.append(uid)
+            kept.add(digest)
+        if not extra_uids:
             return
-        log.warning("source=%s %s: %d twin copy(ies) of %s from a concurrent run removed",
-                    self.name, target, len(extra), message_id)
-        client.add_flags(extra, [b"\\Deleted"])
-        if b"UIDPLUS" in client.capabilities():
-            client.uid_expunge(extra)
+        log.warning("source=%s %s: %d twin copy(ies) from a concurrent run removed",
+                    self.name, target, len(extra_uids))
+        client.add_flags(extra_uids, [b"\\Deleted"])
+        if b"UIDPLUS" in self._capabilities(client):
+            client.uid_expunge(extra_uids)
         else:
             client.expunge()
 
-    def _copy_delete(self, client: IMAPClient, uid: int, target: str) -> None:
+    def _copy_delete(self, client: IMAPClient, uids: list[int], target: str) -> None:
         """RFC 3501 + RFC 4315 without MOVE. A message already flagged \\Deleted was copied
         by an earlier run that died before the expunge: it is not copied twice."""
-        if uid not in self._deleted:
-            client.copy([uid], target)
-            client.add_flags([uid], [b"\\Deleted"])
-        if b"UIDPLUS" in client.capabilities():
-            client.uid_expunge([uid])
+        fresh = [uid for uid in uids if uid not in self._deleted]
+        if fresh:
+            client.copy(fresh, target)
+            client.add_flags(fresh, [b"\\Deleted"])
+            self._deleted.update(fresh)  # copied: a retry of the set does not copy again
+        if b"UIDPLUS" in self._capabilities(client):
+            client.uid_expunge(uids)
         else:
             client.expunge()
-        self._deleted.discard(uid)
+        self._deleted.difference_update(uids)
 
     def _ensure_mailbox(self, client: IMAPClient, name: str) -> None:
-        if client.folder_exists(name):
+        """Once per connection: a mailbox there once stays there (deleting it under a
+        running service fails the MOVE, which drops the connection and looks again)."""
+        if name in self._mailboxes:
             return
-        try:
-            client.create_folder(name)
-        except IMAPClientError:
-            if not client.folder_exists(name):  # else created by a concurrent run
-                raise
+        if not client.folder_exists(name):
+            try:
+                client.create_folder(name)
+            except IMAPClientError:
+                if not client.folder_exists(name):  # else created by a concurrent run
+                    raise
+        self._mailboxes.add(name)
 
     # --- waiting ------------------------------------------------------------------------
 
@@ -277,3 +368,27 @@ def _quietly(call) -> None:  # noqa: ANN001
         call()
     except Exception:  # noqa: BLE001 - closing a connection that is already gone
         pass
+
+
+def _size(info: dict) -> int:
+    return int(info.get(b"RFC822.SIZE", 0))
+
+
+def _chunks(uids: list[int], info: dict, size: int) -> Iterator[list[int]]:
+    """Consecutive UIDs, at most ``size`` messages and ``BATCH_BYTES`` (one big message
+    alone) per chunk."""
+    chunk: list[int] = []
+    total = 0
+    for uid in uids:
+        weight = min(_size(info[uid]), BATCH_BYTES)
+        if chunk and (len(chunk) >= size or total + weight > BATCH_BYTES):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(uid)
+        total += weight
+    if chunk:
+        yield chunk
+
+
+def _uid_set(uids: list[int]) -> str:
+    return ",".join(str(u) for u in uids[:5]) + ("..." if len(uids) > 5 else "")

@@ -24,8 +24,10 @@ from store.models import (
 )
 from store.orderbook import import_orders
 from tests.factories.receipts import (
+    MailSpec,
     OrderSpec,
     ReceiptSpec,
+    build_email,
     orders_csv,
     receipt_email,
     receipt_pdf,
@@ -111,6 +113,41 @@ def test_the_same_payment_by_email_then_by_fax_is_a_duplicate(office: Office) ->
     assert (first.status, second.status) == ("matched", "duplicate")
     assert second.duplicate_of_id == first.id
     assert "same code RLM95055, amount, date and payer" in second.reason
+    assert office.count(OutgoingMailRow) == 1 and office.count(ReceiptOrderRow) == 1
+
+
+@pytest.mark.parametrize("again, why", [
+    ("same bytes", "same message"),
+    ("same document", "same document"),
+    ("same reference", "same CRO/TRN 0306912345678901"),
+])
+def test_a_payment_recorded_before_is_a_duplicate_by_each_check(office: Office, again: str,
+                                                                why: str) -> None:
+    """GIVEN a receipt emailed and paid WHEN the same payment arrives again, as the same
+    file, as the same PDF in another email, or as another layout with the same CRO/TRN
+    (and another payer spelling, so only the reference can tell) THEN it is a duplicate,
+    named by the check that found it."""
+    office.orders(ROSSI_ORDER)
+    spec = ReceiptSpec(payer="Mario Rossi", style="intesa")
+    pdf = receipt_pdf(spec)
+    first_mail = build_email(MailSpec(sender=ROSSI, attachments=[
+        ("ricevuta.pdf", "application/pdf", pdf)]))
+    office.drop("1.eml", first_mail)
+    office.poll()
+    if again == "same bytes":
+        office.drop("copia.eml", first_mail)
+    elif again == "same document":
+        office.drop("2.eml", build_email(MailSpec(
+            sender=ROSSI, subject="Sollecito: ricevuta già inviata",
+            attachments=[("bonifico.pdf", "application/pdf", pdf)])))
+    else:
+        office.drop("2.pdf", receipt_pdf(replace(spec, style="unicredit",
+                                                 payer="Rossi Mario S.r.l.")))
+    office.poll()
+    first, second = office.receipts()
+    assert (first.status, second.status) == ("matched", "duplicate"), second.reason
+    assert second.duplicate_of_id == first.id
+    assert why in second.reason
     assert office.count(OutgoingMailRow) == 1 and office.count(ReceiptOrderRow) == 1
 
 

@@ -113,3 +113,9 @@ def test_other_digits_are_read_as_ascii() -> None:
     assert fold_digits("ＲＬＭ９５０５５ ٩٥٠٥٥ ९५") == "RLM95055 95055 95"
     fields = extract_fields("Causale: RLM９５０５５\nImporto: １０,８９ EUR")
     assert fields.codes == ["RLM95055"] and fields.amount == Decimal("10.89")
+
+
+@pytest.mark.parametrize("line", ["Tipo: bonifico programmato", "Pagamento programmato",
+                                  "Disposizione in data futura"])
+def test_a_scheduled_transfer_is_not_executed_yet(line: str) -> None:
+    assert kinds(BANK + "Importo: 10,89 EUR\n" + line) == [NOT_EXECUTED]

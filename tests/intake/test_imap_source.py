@@ -241,3 +241,48 @@ def test_twin_copies_left_by_two_concurrent_moves_are_reduced_to_one(dovecot):
     finally:
         source.close()
     assert sorted(dovecot.messages(user, "Processed")) == sorted([twin, other])
+
+
+def test_batches_download_only_what_the_worker_holds_and_move_one_set(dovecot):
+    """GIVEN five messages and a worker granted the 2nd and 4th of the first batch of three
+    WHEN it takes its batches and settles them as sets THEN it never sees the others, and
+    exactly its messages leave the INBOX."""
+    user = fresh_user(dovecot, USER)
+    dovecot.append(user, [mail_with([], body=f"messaggio {i}") for i in range(5)])
+    source = ImapSource(settings_for(dovecot))
+    asked: list[list[str]] = []
+
+    def reserve(keys: list[str]) -> set[str]:
+        asked.append(keys)
+        return {keys[1]} | ({keys[3]} if len(keys) > 3 else set()) if len(asked) == 1 \
+            else set()
+
+    try:
+        batches = list(source.batches(reserve, size=4))
+        (batch,) = batches
+        source.settle_many([(m, Settlement.PROCESSED) for m in batch])
+    finally:
+        source.close()
+    uidvalidity = dovecot.uidvalidity(user)
+    assert [len(keys) for keys in asked] == [4, 1]
+    assert [m.identity for m in batch] == [asked[0][1], asked[0][3]]
+    assert all(m.identity.startswith(f"{uidvalidity}:") and m.raw for m in batch)
+    assert dovecot.count(user) == 3 and dovecot.count(user, "Processed") == 2
+
+
+def test_a_set_partly_moved_by_another_run_is_moved_for_the_rest(dovecot):
+    """GIVEN two runs that fetched the same three messages WHEN one moves the middle one
+    and the other then moves all three as one set THEN the server's refusal ("no longer
+    exist") is answered by moving those still there: none is left, none is doubled."""
+    user = fresh_user(dovecot, USER)
+    dovecot.append(user, [mail_with([], body=f"doppio {i}") for i in range(3)])
+    first, second = ImapSource(settings_for(dovecot)), ImapSource(settings_for(dovecot))
+    try:
+        mine, theirs = list(first.fetch()), list(second.fetch())
+        second.settle(theirs[1], Settlement.PROCESSED)
+        first.settle_many([(m, Settlement.PROCESSED) for m in mine])
+    finally:
+        first.close()
+        second.close()
+    assert dovecot.count(user) == 0
+    assert dovecot.count(user, "Processed") == 3

@@ -2,11 +2,19 @@
 did not execute, on readings of the amount that disagree, or on the customer's own words."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
-from intake.fields import AMOUNT_DISAGREES, NEGATIVE, NOT_EXECUTED, Doubt
+from intake.fields import (
+    AMOUNT_DISAGREES,
+    NEGATIVE,
+    NOT_EXECUTED,
+    Doubt,
+    Evidence,
+    PaymentFields,
+)
 from intake.reading import BANK_DOCUMENT, CLAIM
 from matching.decide import ASK_BANK_DOCUMENT, MATCHED, UNMATCHED, decide
 from tests.factories.matching import OUR_IBAN, TODAY, book, fields, order
@@ -63,3 +71,20 @@ def test_a_tolerance_that_is_no_number_is_refused() -> None:
         with pytest.raises(ValueError):
             decide(fields("RLM95055", amount="0.01"), book(order()), [OUR_IBAN],
                    today=TODAY, tolerance=bad)
+
+
+def _dated(paid_on: date, confidence: float = 0.9) -> PaymentFields:
+    f = fields("RLM95055", paid_on=paid_on)
+    f.evidence["payment_date"] = Evidence("Data esecuzione: ...", 3, confidence)
+    return f
+
+
+def test_a_transfer_dated_in_the_future_is_scheduled_and_never_pays() -> None:
+    """GIVEN a labelled execution date a week after today (a scheduled transfer's summary)
+    THEN review; a value date a day or two ahead, or an unlabelled date, does not stop it."""
+    later = decide(_dated(TODAY + timedelta(days=7)), book(order()), [OUR_IBAN],
+                   sender=ROSSI, today=TODAY)
+    assert later.outcome == UNMATCHED and "is in the future" in later.reason
+    for f in (_dated(TODAY + timedelta(days=2)), _dated(TODAY + timedelta(days=30), 0.6)):
+        assert decide(f, book(order()), [OUR_IBAN], sender=ROSSI,
+                      today=TODAY).outcome == MATCHED
