@@ -245,7 +245,8 @@ def _evidence(lines: list[str], index: int, confidence: float) -> Evidence:
 _PREFIX_GAP = r"(?:[ .\-_]{0,2}| ?\n)"
 _CODE = re.compile(
     rf"(?<![A-Za-z0-9])R{_PREFIX_GAP}L{_PREFIX_GAP}M"
-    r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
+    # (a line may end after the separator: 'RLM-' / '12345')
+    r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3} ?\n?)"
     r"(\d{1,10})(?!\d)",
     re.IGNORECASE,
 )
@@ -486,6 +487,9 @@ class _AmountSeen:
     label: str | None       # the nearest label's kind (_AMOUNT_LABELS), None when unlabelled
 
 
+_TIME_OR_DAY = re.compile(r"\b(?:alle|ore|h|dalle|il|del|dal|entro\s+il)\s*$", re.IGNORECASE)
+
+
 def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
     candidates: list[_AmountSeen] = []
     for index, line in enumerate(lines):
@@ -502,6 +506,10 @@ def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
                 continue
             if match.group("sign") or match.group("tsign"):
                 value = -value  # 'Importo stornato: -10,89', '10,89-': money going back
+            if _TIME_OR_DAY.search(line[max(0, match.start() - 12):match.start()]) \
+                    and re.fullmatch(r"\d{1,2}\.\d{2}", match.group("num")) \
+                    and not (match.group("cur1") or match.group("cur2")):
+                continue  # 'alle 10.30', 'il 12.03': a time or a day, not money
             prefix = _before(line, match.start(), previous_end)
             has_label = re.search(r"[A-Za-z]{3}", prefix)
             above = 0 if has_label else 2
@@ -902,6 +910,23 @@ def find_transfer_ref(lines: list[str]) -> tuple[str, Evidence] | None:
                 if found:
                     value, joined = found
                     return value, _evidence(lines, index, confidence - 0.1 * joined)
+    return _cheque_code_line(lines)
+
+
+# An Italian cheque's code line: cheque number, ABI, CAB, account ('5829493472 05696 29212
+# 1032853'), its magnetic-ink marks read by OCR as punctuation
+_CHEQUE_CODE_LINE = re.compile(r"^\W*(\d{7,12})\W+\d{5}\W+\d{5}\W+\d{4,14}\W*$")
+_CHEQUE = re.compile(r"\bassegn[oi]\b|\bcheque", re.IGNORECASE)
+
+
+def _cheque_code_line(lines: list[str]) -> tuple[str, Evidence] | None:
+    """The number of a cheque printed without a label, on its code line."""
+    if not any(_CHEQUE.search(line) for line in lines):
+        return None
+    for index, line in enumerate(lines):
+        match = _CHEQUE_CODE_LINE.match(line)
+        if match:
+            return match.group(1), _evidence(lines, index, 0.6)
     return None
 
 
@@ -1095,7 +1120,8 @@ _TAIL_TOKEN = re.compile(r"[\w.+@-]+$")
 _HEAD_TOKEN = re.compile(r"^[\w.+@-]+")
 # top-level domains of the addresses customers write (a cut domain ends in none of these)
 _KNOWN_TLDS = {"it", "eu", "com", "net", "org", "info", "biz", "ch", "sm", "va", "de", "fr",
-               "es", "at", "uk", "be", "nl", "pro", "legal", "email"}
+               "es", "at", "uk", "be", "nl", "pro", "legal", "email", "cloud", "online", "io",
+               "studio", "me", "co", "us", "lu", "si", "hr", "pl", "ro", "pt", "gr", "ie"}
 # a line cut at its column is long; a line people end where they like may be short
 _CUT_LINE_CHARS = 40
 
@@ -1149,7 +1175,9 @@ def find_mailboxes(lines: list[str], cut_words: bool = True) -> list[str]:
     for line in _unwrap_mailboxes(lines, cut_words):
         for match in _EMAIL.finditer(line):
             address = match.group(1).rstrip(".-").lower()
-            cut = _ELLIPSIS.match(line, match.end()) or line.startswith("..", match.end() - 1)
+            # an app cuts a causale with an ellipsis that OCR may not read: at the line's end
+            cut = _ELLIPSIS.match(line, match.end()) or line.startswith("..", match.end() - 1) \
+                or not line[match.end():].strip(" .…,;:'\"`")
             if cut and _tld(address) not in _KNOWN_TLDS:
                 continue  # 'mario@pec.a…': an app cut the causale; a fragment is no mailbox
             domain = address.split("@", 1)[1]
