@@ -102,7 +102,7 @@ def _heldout_one(task: tuple[str, str, int, str]) -> Item:
 
 
 def heldout_items(set_name: str, kinds: list[str], n: int, workers: int,
-                  seed: int | str | None = None) -> list[Item]:
+                  seed: str | int | None = None) -> list[Item]:
     seed = SEED_OF[set_name] if seed is None else seed
     tasks = [(set_name, kind, i, seed) for kind in kinds for i in range(n)]
     if workers <= 1:
@@ -457,18 +457,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1,
                         help="extract processes reading at the same time (default 1, as the "
                              "daemon reads one message at a time)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="with --set dev: another development seed (an integer), to see "
+                             "more variety than the one named development seed; never the "
+                             "validation seed")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--misses", action="store_true",
                         help="list every wrong document (factories and dev only: the "
                              "validation set's misses are never shown)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="another development seed for --set dev (more variety to tune "
-                             "on; never the validation seed)")
     args = parser.parse_args(argv)
     if not 1 <= args.n <= 1000 or not 1 <= args.workers <= 16:
         parser.error("--n must be 1..1000 and --workers 1..16")
     if args.seed is not None and (args.set != "dev" or args.seed == SEEDS["validation"]):
-        parser.error("--seed: only with --set dev, and never the validation seed")
+        parser.error("--seed goes with --set dev only, and never names the validation seed")
     from intake.text import default_ocr
     if default_ocr() is None:
         print("tesseract with Italian language data is not installed", file=sys.stderr)
@@ -485,16 +486,15 @@ def main(argv: list[str] | None = None) -> int:
         if not kinds:
             continue
         start = time.perf_counter()
-        dev_seed = args.seed if set_name == "dev" else None
         items = factories_items(kinds, args.n) if set_name == "factories" else \
-            heldout_items(set_name, kinds, args.n, args.workers, dev_seed)
+            heldout_items(set_name, kinds, args.n, args.workers, args.seed)
         made = time.perf_counter() - start
         print(f"{set_name}: {len(items)} documents made in {made:.0f} s; reading...",
               file=sys.stderr, flush=True)
         readings, memory, elapsed = read_all(items, args.workers)
         results = summarise(set_name, readings, kinds)
         shares = _kind_wall(results, elapsed)
-        seed_value = dev_seed if dev_seed is not None else \
+        seed_value = args.seed if args.seed is not None and set_name == "dev" else \
             SEEDS.get(SEED_OF.get(set_name, ""), None)
         seed = f", seed {seed_value}" if seed_value is not None else ""
         title = f"== {set_name}{seed}: {len(items)} documents, {args.workers} worker(s), " \

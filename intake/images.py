@@ -34,6 +34,13 @@ log = logging.getLogger(__name__)
 OCR_DPI = 300
 # Below this, pages are upscaled (a screenshot, a 96 dpi scan): small glyphs defeat Tesseract.
 MIN_OCR_DPI = 150
+# Such pages are enlarged until their median glyph (letters and figures, the ink shapes) is
+# this many pixels tall, at most MAX_UPSCALE times. Measured on phone screenshots: Tesseract
+# read a 1080-pixel screen's codes right as it comes (glyphs of 25 px) and misread 8 as 3
+# at 2.3 times; a messenger's 591-pixel copy (13 px) read best at about 1.5-2 times.
+GLYPH_HEIGHT = 24.0
+MAX_UPSCALE = 3.0
+MIN_GLYPHS = 30  # fewer ink shapes than this: the height cannot be told
 # A fax line is 1728 dots over 8.5 in; anything at or under this is read as it comes.
 FAX_DPI = 204
 # Photos are downscaled so their longest side is at most this (an A4 page at about 300 dpi).
@@ -292,13 +299,45 @@ def _square_pixels(gray: Image.Image, dpi: tuple[float, float] | None
     if max(width, height) > PHOTO_MAX_SIDE * 1.2 and x_dpi > OCR_DPI:
         target = max(OCR_DPI, x_dpi * PHOTO_MAX_SIDE / max(width, height))
     elif x_dpi < MIN_OCR_DPI:
-        # screen-resolution images: Tesseract wants x-heights of 20+ pixels
-        target = min(OCR_DPI, x_dpi * 3)
+        # screen-resolution images (a phone screenshot, a 96 dpi scan): Tesseract wants
+        # letters of 20+ pixels, and misreads digits on letters blown up far beyond that
+        # (an 8 read as 3 on a 1080-pixel screenshot upscaled to 300 "dpi"): the factor
+        # comes from the letters' own height, not from a guessed resolution
+        target = x_dpi * _upscale_factor(gray)
     new_size = (round(width * target / x_dpi), round(height * target / y_dpi))
     if abs(new_size[0] - width) > 1 or abs(new_size[1] - height) > 1:
         gray = gray.resize(new_size, Image.Resampling.LANCZOS if target < x_dpi
                            else Image.Resampling.BICUBIC)
     return gray, round(target)
+
+
+def glyph_height(gray: Image.Image) -> float | None:
+    """The median height in pixels of the page's glyph-like ink shapes (dark on light), or
+    None when there are too few to tell."""
+    import cv2
+    import numpy as np
+    pixels = np.asarray(gray)
+    if min(pixels.shape) < 16:
+        return None
+    _, ink = cv2.threshold(pixels, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    count, labels, stats, _centres = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    del labels
+    widths, heights, areas = stats[1:count, 2], stats[1:count, 3], stats[1:count, 4]
+    glyphs = (heights >= 4) & (heights <= 0.1 * pixels.shape[0]) & (widths <= 2 * heights) \
+        & (areas >= 0.1 * widths * heights)
+    if int(glyphs.sum()) < MIN_GLYPHS:
+        return None
+    return float(np.median(heights[glyphs]))
+
+
+def _upscale_factor(gray: Image.Image) -> float:
+    """How much a screen-resolution page is enlarged for OCR: to bring its median glyph to
+    GLYPH_HEIGHT pixels, at most 3 times; not at all when it is near that already."""
+    measured = glyph_height(gray)
+    if measured is None:
+        return MAX_UPSCALE
+    factor = min(MAX_UPSCALE, GLYPH_HEIGHT / measured)
+    return factor if factor >= 1.15 else 1.0
 
 
 def _guess_dpi(width: int, height: int) -> float:

@@ -24,6 +24,7 @@ import glob
 import logging
 import multiprocessing
 import os
+import re
 import resource
 import shutil
 import tempfile
@@ -70,7 +71,26 @@ PPOCR_REC_SIDE = 1600
 # area at the same longest side, and its large amount display (big figures, small decimals)
 # is only detected from about 1400 px: it gets that.
 PPOCR_DET_SIDE_TALL = 1400
+# The detector sees at most this many pixels at once (strips of the page, intake.ocr._detect)
+# overlapping by this much: its memory follows the area it sees.
+DET_TILE_PIXELS = 340000
+DET_OVERLAP = 96
 TALL = 1.8
+# Text at least this many times the page's median line height, with figures in it, is a
+# display figure (an app's amount): its band is detected and read again on its own.
+DISPLAY_HEIGHT = 1.8
+DISPLAY_PAD = 0.3  # of the figure's height, above and below, in the band read again
+DISPLAY_BANDS = 3  # at most this many bands a page (they cost a detection each)
+DISPLAY_SCALES = (1.0, 0.6)  # a band is read at these scales of the recogniser's page
+DISPLAY_TESSERACT_HEIGHT = 40.0  # Tesseract reads a display band with its figures this tall
+# small decimals beside a large figure: ",17" or "17" (comma lost), maybe with the currency
+SMALL_DECIMALS = re.compile(r"^[,.]?(\d{2})(\s*(?:€|EUR)?)$")
+AMOUNT_LIKE = re.compile(r"\d[,.]\d{2}(?!\d)")
+# a display figure's amount with the euro sign read as a letter after it
+DISPLAY_EURO = re.compile(r"(\d[,.]\d{2})\s*[eEgc]$")
+DISPLAY_POINT = re.compile(r"(\d)\.(\d{2})(?=\s*(?:€|$))")
+# a large figure's last digit, and the raised comma misread as a mark after it
+FIGURE_END = re.compile(r"\d[,.'’`\"”]?$")
 
 
 @dataclass
@@ -216,7 +236,7 @@ def ppocr_read(image, number: int) -> PageText:  # noqa: ANN001 - PIL.Image, mod
     tall = image.size[1] > TALL * image.size[0]
     det_image, det_scale = _shrunk(image, PPOCR_DET_SIDE_TALL if tall else PPOCR_DET_SIDE)
     try:
-        boxes, _elapsed = engine.text_det(np.asarray(det_image.convert("RGB")))
+        boxes = _detect(engine, np.asarray(det_image.convert("RGB")))
         if boxes is None or len(boxes) == 0:
             return PageText(number, "", "ocr", [], 0.0)
         boxes = (np.asarray(boxes, dtype=np.float32) * (rec_scale / det_scale))
@@ -228,7 +248,135 @@ def ppocr_read(image, number: int) -> PageText:  # noqa: ANN001 - PIL.Image, mod
     found = [(box, text.strip(), float(score))
              for box, (text, score) in zip(boxes, recognised, strict=True)
              if text.strip() and score >= 0.5]
+    try:
+        found = _reread_display_lines(engine, rec_image, found)
+    finally:
+        _trim_heap()
     return _page_from_boxes(found, number, width, height)
+
+
+def _detect(engine, pixels):  # noqa: ANN001, ANN202 - numpy arrays
+    """PP-OCR's text boxes on a page, detected in horizontal strips of at most
+    DET_TILE_PIXELS: the detector's memory grows with the area it sees at once (measured:
+    about 200 MB more for a 582x800 page, 256 MB for a 646x1400 screenshot), and the worker
+    must stay within its budget. Strips overlap by DET_OVERLAP pixels, more than a line of
+    text is tall at the detector's scale; a box belongs to the strip whose own part (the
+    strip less half the overlap at each inner edge) holds its centre, so a line cut at one
+    strip's edge is whole in the next."""
+    import numpy as np
+    height, width = pixels.shape[:2]
+    tile = max(2 * DET_OVERLAP, DET_TILE_PIXELS // max(width, 1))
+    if height <= tile + DET_OVERLAP:
+        boxes, _elapsed = engine.text_det(pixels)
+        return boxes
+    found = []
+    top = 0
+    while True:
+        bottom = min(height, top + tile)
+        boxes, _elapsed = engine.text_det(np.ascontiguousarray(pixels[top:bottom]))
+        own_top = top + DET_OVERLAP / 2 if top > 0 else 0
+        own_bottom = bottom - DET_OVERLAP / 2 if bottom < height else height
+        for box in boxes if boxes is not None else []:
+            centre = float(np.mean(box[:, 1])) + top
+            if own_top <= centre < own_bottom:
+                found.append(np.asarray(box, dtype=np.float32) + np.array([0.0, top],
+                                                                          dtype=np.float32))
+        if bottom >= height:
+            break
+        top = bottom - DET_OVERLAP
+    _trim_heap()
+    return np.asarray(found, dtype=np.float32) if found else None
+
+
+def _reread_display_lines(engine, rec_image, found: list) -> list:  # noqa: ANN001
+    """Figures printed much larger than the page's text (a banking app's amount, a slip's
+    total) are detected badly on the whole page: the detector, tuned to body text, cuts the
+    big glyphs apart or clips the sign ("1.6" for "-16"). Each band of such figures is
+    detected and read again on its own, where they are the text, and its boxes replace
+    the page's."""
+    import numpy as np
+    if len(found) < 3:
+        return found
+    heights = [float(box[:, 1].max() - box[:, 1].min()) for box, _text, _score in found]
+    median = float(np.median(heights))
+    bands: list[list[float]] = []
+    for (box, text, _score), tall in zip(found, heights, strict=True):
+        if tall >= DISPLAY_HEIGHT * median and any(ch.isdigit() for ch in text):
+            pad = DISPLAY_PAD * tall
+            bands.append([max(0.0, float(box[:, 1].min()) - pad),
+                          min(float(rec_image.size[1]), float(box[:, 1].max()) + pad)])
+    # a large figure the detector missed altogether ("-6" beside its ",10 €")
+    bands += display_glyph_bands(np.asarray(rec_image), median)
+    for top, bottom in _merged(bands)[:DISPLAY_BANDS]:
+        band = rec_image.crop((0, int(top), rec_image.size[0], int(bottom)))
+        # the detector splits big figures from their small decimals differently at each
+        # scale: the reading with the most figures in it is the one that lost none, and
+        # of those the one that read an amount, in the fewest pieces
+        readings = [_read_band(engine, band, scale, top) for scale in DISPLAY_SCALES]
+        again = max(readings, key=_figures_kept)
+        if not any(ch.isdigit() for _box, text, _score in again for ch in text):
+            continue
+        found = [item for item in found
+                 if not top <= float(item[0][:, 1].mean()) <= bottom] + again
+    return found
+
+
+def _figures_kept(found: list) -> tuple[int, int, int]:
+    """How well a band's reading kept its figures: how many digits, how many of them read
+    as an amount with its decimals ("6.10", not "6:10"), in how few pieces."""
+    digits = [sum(ch.isdigit() for ch in text) for _box, text, _score in found]
+    amounts = sum(len(AMOUNT_LIKE.findall(text)) for _box, text, _score in found)
+    return sum(digits), amounts, -sum(1 for count in digits if count)
+
+
+def _read_band(engine, band, scale: float, top: float) -> list:  # noqa: ANN001
+    """PP-OCR's segments of a band of the page, read at ``scale``, in page coordinates."""
+    import numpy as np
+    from PIL import Image
+    if scale != 1.0:
+        band = band.resize((max(1, round(band.size[0] * scale)),
+                            max(1, round(band.size[1] * scale))), Image.Resampling.BOX)
+    pixels = np.asarray(band.convert("RGB"))
+    boxes, _elapsed = engine.text_det(pixels)
+    if boxes is None or len(boxes) == 0:
+        return []
+    boxes = np.asarray(boxes, dtype=np.float32)
+    recognised, _elapsed = engine.text_rec(engine.get_crop_img_list(pixels, boxes))
+    offset = np.array([0.0, int(top)], dtype=np.float32)
+    return [(box / scale + offset, text.strip(), float(score))
+            for box, (text, score) in zip(boxes, recognised, strict=True)
+            if text.strip() and score >= 0.5]
+
+
+def display_glyph_bands(pixels, line_height: float) -> list[list[float]]:  # noqa: ANN001
+    """Vertical spans (padded) of glyphs far taller than the page's text lines: solid dark
+    shapes about as wide as tall or narrower (a digit, a sign), not the thin outline of a
+    button or a badge. ``pixels``: the grey page, dark text on light."""
+    import cv2
+    if line_height <= 0 or min(pixels.shape) < 16:
+        return []
+    _, ink = cv2.threshold(pixels, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    count, _labels, stats, _centres = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    bands = []
+    for _x, y, w, h, area in stats[1:count]:
+        if h < DISPLAY_HEIGHT * line_height or h > 0.25 * pixels.shape[0]:
+            continue
+        if w > 1.2 * h or area < 0.2 * w * h:
+            continue  # a rule, a frame, a button's outline
+        pad = DISPLAY_PAD * h
+        bands.append([max(0.0, y - pad), min(float(pixels.shape[0]), y + h + pad)])
+    del _labels
+    return bands if len(bands) <= 4 * DISPLAY_BANDS else []  # a page of big type: as it is
+
+
+def _merged(spans: list[list[float]]) -> list[list[float]]:
+    merged: list[list[float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
 
 
 def _page_from_boxes(found: list, number: int, width: int, height: int) -> PageText:
@@ -242,19 +390,17 @@ def _page_from_boxes(found: list, number: int, width: int, height: int) -> PageT
     items.sort(key=lambda item: (item[1] + item[3]) / 2)
     lines: list[list[tuple]] = []
     for item in items:
-        centre, tall = (item[1] + item[3]) / 2, item[3] - item[1]
-        if lines:
-            last = lines[-1]
-            mean = sum((i[1] + i[3]) / 2 for i in last) / len(last)
-            if abs(centre - mean) <= max(tall, 1.0) / 2:
-                last.append(item)
-                continue
+        if lines and _same_line(lines[-1], item):
+            lines[-1].append(item)
+            continue
         lines.append([item])
     words, texts = [], []
     weighted = total = 0.0
+    median = sorted(item[3] - item[1] for item in items)[len(items) // 2] if items else 0.0
     for line in lines:
         line.sort(key=lambda item: item[0])
-        texts.append(" ".join(item[4] for item in line))
+        tallest = max(item[3] - item[1] for item in line)
+        texts.append(_line_text(line, display=tallest >= DISPLAY_HEIGHT * median))
         for x0, y0, x1, y1, text, score in line:
             words.append(WordBox(text, number, x0 / width, y0 / height, x1 / width,
                                  y1 / height, round(score, 3)))
@@ -262,6 +408,53 @@ def _page_from_boxes(found: list, number: int, width: int, height: int) -> PageT
             total += len(text)
     confidence = round(weighted / total, 3) if total else 0.0
     return PageText(number, "\n".join(texts), "ocr", words, confidence, engine="ppocr")
+
+
+def _same_line(line: list[tuple], item: tuple) -> bool:
+    """Whether a segment (x0, y0, x1, y1, ...) belongs to the line: its vertical centre is
+    within half its height of the line's, or it is a small segment inside the span of a
+    line at least half again as tall (the small decimals beside a large amount, raised or
+    on the baseline)."""
+    centre, tall = (item[1] + item[3]) / 2, item[3] - item[1]
+    mean = sum((i[1] + i[3]) / 2 for i in line) / len(line)
+    if abs(centre - mean) <= max(tall, 1.0) / 2:
+        return True
+    top, bottom = min(i[1] for i in line), max(i[3] for i in line)
+    inside = min(bottom, item[3]) - max(top, item[1])
+    return bottom - top >= 1.5 * tall and inside >= 0.8 * tall
+
+
+def _line_text(line: list[tuple], display: bool = False) -> str:
+    """A line's segments, left to right. Two small digits right after a figure at least
+    a third taller, their top near its top, are its decimals however the app prints them
+    (",17" raised beside "-16", "17" with the comma lost, or the comma read as a mark on
+    the figure, "16'"): "-16,17". On a ``display`` line (much taller than the page's text)
+    a letter after the amount is its euro sign."""
+    parts: list[str] = []
+    previous = None
+    for item in line:
+        text = item[4]
+        if previous is not None and parts:
+            cents = SMALL_DECIMALS.match(text)
+            big = previous[3] - previous[1]
+            figure = FIGURE_END.search(parts[-1])
+            if cents and figure and (item[3] - item[1]) <= 0.75 * big \
+                    and item[1] - previous[1] <= 0.35 * big and item[0] - previous[2] <= big:
+                # a raised comma is often read as an apostrophe on the figure: drop it
+                parts[-1] = parts[-1][:figure.start() + 1] + "," + cents.group(1) \
+                    + cents.group(2)
+                previous = item
+                continue
+        parts.append(text)
+        previous = item
+    text = " ".join(parts)
+    if display:
+        # the euro sign at display size is read as a letter: "-16.17e", "-6,10 e"
+        text = DISPLAY_EURO.sub(r"\1 €", text)
+        # and its decimal comma as a point: two figures after a point are never a
+        # thousands group, so "16.17" is 16,17 whichever sign the reader prints
+        text = DISPLAY_POINT.sub(r"\1,\2", text)
+    return text
 
 
 def _trim_heap() -> None:
@@ -290,7 +483,77 @@ def _tesseract(image, prepared: PreparedPage, seconds: float) -> PageText:  # no
                           f"({exc})") from None
     except pytesseract.TesseractError as exc:
         raise BadDocument(f"page {prepared.number}: Tesseract failed ({exc.message})") from None
+    data = _with_display_lines(data, image, prepared, seconds)
     return page_from_data(data, prepared.number, image.size)
+
+
+DATA_KEYS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num", "left",
+             "top", "width", "height", "conf", "text")
+
+
+def _with_display_lines(data: dict, image, prepared: PreparedPage,  # noqa: ANN001
+                        seconds: float) -> dict:
+    """Tesseract drops or misreads figures printed far larger than the page's text (a
+    confirmation's "227,42 €" above its details): each band of such figures is read again
+    on its own, shrunk to ordinary type, and its words replace the page's words there."""
+    import numpy as np
+    import pytesseract
+    heights = [h for h, t, c in zip(data["height"], data["text"], data["conf"], strict=True)
+               if (t or "").strip() and float(c) >= 0]
+    if len(heights) < 5:
+        return data
+    line = float(np.median(heights))
+    bands = _merged(display_glyph_bands(np.asarray(image), line))[:DISPLAY_BANDS]
+    for top, bottom in bands:
+        top, bottom = int(top), int(bottom)
+        crop = image.crop((0, top, image.size[0], bottom))
+        figures = max(1.0, (bottom - top) / (1 + 2 * DISPLAY_PAD))
+        scale = min(1.0, DISPLAY_TESSERACT_HEIGHT / figures)
+        if scale < 1.0:
+            crop = crop.resize((max(1, round(crop.size[0] * scale)),
+                                max(1, round(crop.size[1] * scale))), _lanczos())
+        try:
+            with _as_pgm(crop) as path:
+                band = pytesseract.image_to_data(
+                    path, lang=LANG, config=f"--oem 1 --psm 7 --dpi {prepared.dpi}",
+                    timeout=seconds, output_type=pytesseract.Output.DICT)
+        except (RuntimeError, pytesseract.TesseractError) as exc:
+            log.debug("display band not read: %s", exc)
+            continue
+        words = [i for i, t in enumerate(band["text"]) if (t or "").strip()
+                 and float(band["conf"][i]) >= 0]
+        if not any(ch.isdigit() for i in words for ch in band["text"][i]):
+            continue
+        data = _replace_band(data, band, words, top, bottom, scale)
+    return data
+
+
+def _lanczos():  # noqa: ANN202
+    from PIL import Image
+    return Image.Resampling.LANCZOS
+
+
+def _replace_band(data: dict, band: dict, words: list[int], top: int, bottom: int,
+                  scale: float) -> dict:
+    """``data`` without its words centred in [top, bottom), with ``band``'s words (read on
+    the band shrunk by ``scale``) in their place, as a line of their own."""
+    keep = [i for i in range(len(data["text"]))
+            if not top <= data["top"][i] + data["height"][i] / 2 < bottom]
+    at = next((n for n, i in enumerate(keep) if data["top"][i] >= top), len(keep))
+    block = max(data["block_num"], default=0) + 1
+    out: dict = {key: [data[key][i] for i in keep[:at]] for key in DATA_KEYS}
+    for i in words:
+        values = {"level": 5, "page_num": 1, "block_num": block, "par_num": 1, "line_num": 1,
+                  "word_num": i + 1, "left": round(band["left"][i] / scale),
+                  "top": top + round(band["top"][i] / scale),
+                  "width": round(band["width"][i] / scale),
+                  "height": round(band["height"][i] / scale),
+                  "conf": band["conf"][i], "text": band["text"][i]}
+        for key in DATA_KEYS:
+            out[key].append(values[key])
+    for key in DATA_KEYS:
+        out[key] += [data[key][i] for i in keep[at:]]
+    return out
 
 
 def page_from_data(data: dict, number: int, size: tuple[int, int]) -> PageText:

@@ -38,7 +38,11 @@ def masked(iban: str) -> str:
     return f"{iban[:4]} {iban[4:8]} **** **** {iban[-4:]}"
 
 
-def screenshot(spec: ReceiptSpec, rng: random.Random) -> Screenshot:
+def screenshot(spec: ReceiptSpec, rng: random.Random, *, raised: bool = False,
+               shrink: float | None = None) -> Screenshot:
+    """``raised``: the decimals raised to the top of the large figures (",17" as a
+    superscript), as many apps print them; ``shrink``: the picture scaled by this factor
+    before it is saved (a messenger sends 591 pixels of a 1170-pixel screen)."""
     dark = rng.random() < 0.5
     instant = rng.random() < 0.5
     mask = rng.random() < 0.5
@@ -63,7 +67,8 @@ def screenshot(spec: ReceiptSpec, rng: random.Random) -> Screenshot:
     big = _font(150, True)
     draw.text((60, y), f"€ {euros}", font=big, fill=ink)
     width = draw.textlength(f"€ {euros}", font=big)
-    draw.text((60 + width, y + 26), f",{cents}", font=_font(64, True), fill=ink)
+    draw.text((60 + width, y + (4 if raised else 26)), f",{cents}", font=_font(64, True),
+              fill=ink)
     y += 250
     causale = f"Rinnovo PEC ordine {spec.code_text()} casella"
     if cut:  # the app cuts the causale to its field's width, after the code
@@ -83,6 +88,9 @@ def screenshot(spec: ReceiptSpec, rng: random.Random) -> Screenshot:
         draw.text((60, y), label, font=_font(38), fill=soft)
         draw.text((60, y + 52), value, font=_font(46), fill=ink)
         y += 150
+    if shrink is not None:
+        image = image.resize((round(WIDTH * shrink), round(HEIGHT * shrink)),
+                             Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     if jpeg:  # a messenger's recompression
         image.save(buffer, "JPEG", quality=rng.randint(55, 80))

@@ -117,8 +117,9 @@ def _entry(e: Transfer | Batch, version: str) -> str:
 
 
 def camt(statement: Statement, kind: str = "053", version: str = "001.02") -> bytes:
-    """camt.053 (statement, with balances) or camt.054 (notification) of that version."""
-    root, report = {"053": ("BkToCstmrStmt", "Stmt"),
+    """camt.053 (statement, with balances), camt.052 (intraday account report, with
+    balances) or camt.054 (notification) of that version."""
+    root, report = {"052": ("BkToCstmrAcctRpt", "Rpt"), "053": ("BkToCstmrStmt", "Stmt"),
                     "054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn")}[kind]
     day = statement.day.isoformat()
     balances = "" if kind == "054" else "".join(

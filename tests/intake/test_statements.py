@@ -45,7 +45,7 @@ def _credits(parsed):  # noqa: ANN001, ANN202
     return [line for line in parsed.lines if line.direction == CREDIT]
 
 
-@pytest.mark.parametrize("kind", ["053", "054"])
+@pytest.mark.parametrize("kind", ["052", "053", "054"])
 @pytest.mark.parametrize("version", CAMT_VERSIONS)
 def test_camt_every_version_reads_the_same_lines(kind: str, version: str) -> None:
     parsed = parse_statement(camt(STATEMENT, kind, version))
