@@ -245,7 +245,8 @@ def _evidence(lines: list[str], index: int, confidence: float) -> Evidence:
 _PREFIX_GAP = r"(?:[ .\-_]{0,2}| ?\n)"
 _CODE = re.compile(
     rf"(?<![A-Za-z0-9])R{_PREFIX_GAP}L{_PREFIX_GAP}M"
-    r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3}|\n)"
+    # (a line may end after the separator: 'RLM-' / '12345')
+    r"(?:[ .,\-_:#°/]{0,3}(?:n(?:r|o)?[.°]?)?[ .\-_:#°/]{0,3} ?\n?)"
     r"(\d{1,10})(?!\d)",
     re.IGNORECASE,
 )
@@ -486,6 +487,9 @@ class _AmountSeen:
     label: str | None       # the nearest label's kind (_AMOUNT_LABELS), None when unlabelled
 
 
+_TIME_OR_DAY = re.compile(r"\b(?:alle|ore|h|dalle|il|del|dal|entro\s+il)\s*$", re.IGNORECASE)
+
+
 def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
     candidates: list[_AmountSeen] = []
     for index, line in enumerate(lines):
@@ -502,6 +506,10 @@ def _amount_candidates(lines: list[str]) -> list[_AmountSeen]:
                 continue
             if match.group("sign") or match.group("tsign"):
                 value = -value  # 'Importo stornato: -10,89', '10,89-': money going back
+            if _TIME_OR_DAY.search(line[max(0, match.start() - 12):match.start()]) \
+                    and re.fullmatch(r"\d{1,2}\.\d{2}", match.group("num")) \
+                    and not (match.group("cur1") or match.group("cur2")):
+                continue  # 'alle 10.30', 'il 12.03': a time or a day, not money
             prefix = _before(line, match.start(), previous_end)
             has_label = re.search(r"[A-Za-z]{3}", prefix)
             above = 0 if has_label else 2
@@ -902,6 +910,23 @@ def find_transfer_ref(lines: list[str]) -> tuple[str, Evidence] | None:
                 if found:
                     value, joined = found
                     return value, _evidence(lines, index, confidence - 0.1 * joined)
+    return _cheque_code_line(lines)
+
+
+# An Italian cheque's code line: cheque number, ABI, CAB, account ('5829493472 05696 29212
+# 1032853'), its magnetic-ink marks read by OCR as punctuation
+_CHEQUE_CODE_LINE = re.compile(r"^\W*(\d{7,12})\W+\d{5}\W+\d{5}\W+\d{4,14}\W*$")
+_CHEQUE = re.compile(r"\bassegn[oi]\b|\bcheque", re.IGNORECASE)
+
+
+def _cheque_code_line(lines: list[str]) -> tuple[str, Evidence] | None:
+    """The number of a cheque printed without a label, on its code line."""
+    if not any(_CHEQUE.search(line) for line in lines):
+        return None
+    for index, line in enumerate(lines):
+        match = _CHEQUE_CODE_LINE.match(line)
+        if match:
+            return match.group(1), _evidence(lines, index, 0.6)
     return None
 
 
@@ -1002,14 +1027,28 @@ def _clean_name(raw: str) -> str | None:
         return None
     if _NAME_IS_LABEL.match(name):  # 'ORDINANTE BENEFICIARIO': a header row, not a name
         return None
-    words = name.split()
+    words = _drop_speckles(name.split())
     if not 1 <= len(words) <= 8 or len(name) > 80:
         return None
     return " ".join(words)
 
 
-_NAME_IS_LABEL = re.compile(r"(?:beneficiari|ordinante|iban|importo|causale|data)\w*\b",
-                            re.IGNORECASE)
+def _drop_speckles(words: list[str]) -> list[str]:
+    """OCR reads a form's rules and dots before an upper-case name as short junk words
+    ('e NICOLÒ MORETTI', '2.3 ct ILARIA SANTORO', '<.-.c TIZIANO CONTI'): dropped, only
+    when what follows is all upper case (so 'de Luca' keeps its 'de')."""
+    start = 0
+    while start < len(words) - 1 and (not re.search(r"[A-Za-zÀ-ÿ]{2}", words[start])
+                                      or (len(words[start]) <= 2 and words[start].islower())):
+        start += 1
+    rest = words[start:]
+    if start and len(rest) >= 2 and all(w.isupper() for w in rest):
+        return rest
+    return words
+
+
+_NAME_IS_LABEL = re.compile(r"(?:beneficiari|ordinante|iban|importo|causale|data|indirizzo)"
+                            r"\w*\b", re.IGNORECASE)
 _CLOSING = re.compile(r"^(?:cordiali|distinti|i\s+migliori)?\s*salut[ie]|^in\s+fede|"
                       r"^con\s+osservanza", re.IGNORECASE)
 
@@ -1095,7 +1134,8 @@ _TAIL_TOKEN = re.compile(r"[\w.+@-]+$")
 _HEAD_TOKEN = re.compile(r"^[\w.+@-]+")
 # top-level domains of the addresses customers write (a cut domain ends in none of these)
 _KNOWN_TLDS = {"it", "eu", "com", "net", "org", "info", "biz", "ch", "sm", "va", "de", "fr",
-               "es", "at", "uk", "be", "nl", "pro", "legal", "email"}
+               "es", "at", "uk", "be", "nl", "pro", "legal", "email", "cloud", "online", "io",
+               "studio", "me", "co", "us", "lu", "si", "hr", "pl", "ro", "pt", "gr", "ie"}
 # a line cut at its column is long; a line people end where they like may be short
 _CUT_LINE_CHARS = 40
 
@@ -1149,7 +1189,9 @@ def find_mailboxes(lines: list[str], cut_words: bool = True) -> list[str]:
     for line in _unwrap_mailboxes(lines, cut_words):
         for match in _EMAIL.finditer(line):
             address = match.group(1).rstrip(".-").lower()
-            cut = _ELLIPSIS.match(line, match.end()) or line.startswith("..", match.end() - 1)
+            # an app cuts a causale with an ellipsis that OCR may not read: at the line's end
+            cut = _ELLIPSIS.match(line, match.end()) or line.startswith("..", match.end() - 1) \
+                or not line[match.end():].strip(" .…,;:'\"`")
             if cut and _tld(address) not in _KNOWN_TLDS:
                 continue  # 'mario@pec.a…': an app cut the causale; a fragment is no mailbox
             domain = address.split("@", 1)[1]

@@ -107,3 +107,11 @@ def test_a_body_line_that_starts_like_a_header_is_still_the_customers() -> None:
 def test_more_of_what_customers_write(text: str, value: str | None) -> None:
     amount = body_fields(text).amount
     assert amount == (Decimal(value) if value else None)
+
+
+def test_times_and_days_written_with_a_dot_are_not_money() -> None:
+    """GIVEN a customer who writes the day and time with dots beside the amount THEN the
+    amount, labelled by the words before them."""
+    fields = body_fields("Ho pagato RLM12345 il 12.03 alle 10.30, 30,00 euro.\n")
+    assert fields.amount == Decimal("30.00")
+    assert body_fields("Importo del 12.50 EUR\n").amount == Decimal("12.50")

@@ -40,3 +40,11 @@ def test_an_address_cut_by_an_ellipsis_is_no_mailbox() -> None:
     assert extract_fields("Causale: rinnovo casella anna@pec.avv...\n").mailboxes == []
     assert extract_fields("Causale: rinnovo casella anna@pec.avvocati.i…\n").mailboxes == []
     assert extract_fields("Rinnovo casella anna@pec.it... grazie\n").mailboxes == ["anna@pec.it"]
+
+
+def test_an_address_cut_at_the_end_of_an_apps_line_is_no_mailbox() -> None:
+    """GIVEN OCR of an app's causale cut with an ellipsis it did not read THEN the fragment
+    ('...@pec.avvoc') is no mailbox, while a whole address at a line's end stays."""
+    assert extract_fields("Causale\nRINNOVO CASELLA ANNA@PEC.AVVOC\n").mailboxes == []
+    assert extract_fields("Causale\nRINNOVO CASELLA ANNA@PEC.AVVOCATI.IT\n").mailboxes == \
+        ["anna@pec.avvocati.it"]

@@ -87,3 +87,27 @@ def test_an_apps_outgoing_display_with_a_misread_decimal_comma() -> None:
         fields = extract_fields(f"Giroconto\n{display}\nBeneficiario Studio Neri\n")
         expected = Decimal("1084.30") if "1.0" in display else Decimal("84.30")
         assert fields.amount == expected and fields.doubts == [], display
+
+
+def test_a_line_that_ends_after_the_prefixs_separator() -> None:
+    assert extract_fields("CAUSALE: ORDINE RLM-\n20004 RINNOVO\n").codes == ["RLM20004"]
+    assert extract_fields("Causale: ordine RLM n.\n20004\n").codes == ["RLM20004"]
+    assert extract_fields("Saldo RLM\nIMPORTO 12,00\n").codes == []
+
+
+def test_a_cheque_alone_gives_its_number_from_its_code_line() -> None:
+    cheque = ("BANCA ESEMPIO € 30,00\nTorino, 02/03/2026\nPagate per questo assegno "
+              "bancario euro trenta/00\na Studio Neri\nNON TRASFERIBILE\nPiero Gallo\n"
+              "<1234567801> 03069 01000 000012345678\n")
+    fields = extract_fields(cheque)
+    assert fields.transfer_ref == "1234567801"
+    assert fields.evidence["transfer_ref"].confidence < 0.9
+    # the same digits on a bank transfer's page are no reference
+    assert extract_fields("Bonifico\n1234567801 03069 01000 000012345678\n").transfer_ref is None
+
+
+def test_ocr_speckles_before_an_upper_case_payer_are_dropped() -> None:
+    assert extract_fields("ORDINANTE ..... e PIERO GALLO\n").payer == "PIERO GALLO"
+    assert extract_fields("ORDINANTE ..... 2.3 ct PIERO GALLO\n").payer == "PIERO GALLO"
+    assert extract_fields("Ordinante: de Luca Piero\n").payer == "de Luca Piero"
+    assert extract_fields("Eseguito da: Indirizzo\n").payer is None
