@@ -150,3 +150,45 @@ def test_a_display_line_tesseract_dropped_is_read_again_in_its_place() -> None:
     amount = next(n for n, line in enumerate(lines) if "227,42" in line)
     assert any("Bonifico" in line for line in lines[:amount])
     assert any("Lextel" in line for line in lines[amount + 1:])
+
+
+class StripDetector:
+    """Stands in for PP-OCR's detector: one box per dark row band of what it is shown."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[int, int]] = []
+
+    def text_det(self, pixels: np.ndarray):  # noqa: ANN201
+        self.shown.append(pixels.shape[:2])
+        rows = np.where(pixels[:, :, 0].min(axis=1) < 128)[0]
+        boxes, start = [], None
+        for row, following in zip(rows, [*rows[1:], -1], strict=True):
+            start = row if start is None else start
+            if following != row + 1:
+                boxes.append(box(10, start, 200, row + 1))
+                start = None
+        return (np.asarray(boxes, dtype=np.float32) if boxes else None), 0.0
+
+
+def test_detection_in_strips_finds_every_line_once_with_page_coordinates() -> None:
+    """GIVEN a tall page with a line of text every 70 pixels, some across strip edges WHEN
+    detected in strips THEN each line is found once, where it is on the page, and no strip
+    is larger than the detector's budget (plus the overlap)."""
+    from intake.ocr import DET_OVERLAP, DET_TILE_PIXELS, _detect
+    pixels = np.full((1400, 646, 3), 255, dtype=np.uint8)
+    tops = list(range(20, 1380, 70))
+    for top in tops:
+        pixels[top:top + 24, 10:200] = 0
+    detector = StripDetector()
+    found = _detect(detector, pixels)
+    assert sorted(round(float(b[:, 1].min())) for b in found) == tops
+    assert len(detector.shown) > 1
+    assert all(h * w <= DET_TILE_PIXELS + DET_OVERLAP * w for h, w in detector.shown)
+
+
+def test_the_recogniser_reads_one_line_crop_at_a_time() -> None:
+    """A batch is padded to its widest crop: one crop a run costs less memory and CPU."""
+    if not ppocr_available():
+        pytest.skip("rapidocr-onnxruntime missing")
+    from intake.ocr import _ppocr
+    assert _ppocr().text_rec.rec_batch_num == 1
