@@ -176,7 +176,7 @@ def line_fields(line: StatementLineRow, settings: Settings,
     candidates = find_codes(line.remittance.split(" | "))
     fields = PaymentFields(code_candidates=candidates, codes=[c.code for c in candidates],
                            amount=line.amount, currency=line.currency,
-                           iban=line.account if _is_iban(line.account) else None,
+                           iban=line.account if bank_effects.is_iban(line.account) else None,
                            transfer_ref=line.reference, payment_date=line.booking_date,
                            payer=line.payer, method="bonifico")
     for code in extra_codes:
@@ -185,8 +185,6 @@ def line_fields(line: StatementLineRow, settings: Settings,
     return fields
 
 
-_on_our_account = bank_effects.on_our_account
-_is_iban = bank_effects.is_iban
 
 
 def _decide_line(session: Session, settings: Settings, line: StatementLineRow,
@@ -375,7 +373,7 @@ def gate(session: Session, settings: Settings, fields: PaymentFields,
     if settings.matching.paid_on != "statement" or decision.outcome not in RECORDED:
         return decision
     ours = settings.matching.our_ibans
-    if any(_on_our_account(line, ours) for line in
+    if any(bank_effects.on_our_account(line, ours) for line in
            store.lines_with_reference(session, fields.transfer_ref, fields.amount)):
         return decision
     return replace(decision, outcome=AWAITING_BANK, flags=(),

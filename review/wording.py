@@ -242,40 +242,35 @@ def _sentence(fragment: str) -> str | None:
     return None
 
 
-def _fragments(reason: str) -> list[str]:
-    return [part for part in reason.split("; ") if part]
+def _render(reason: str) -> list[tuple[str, str | None]]:
+    """Each sentence of ``reason`` with its Italian rendering (None where the table lacks
+    it). A sentence may itself hold "; " (the no-bank-document lead): two parts are tried
+    together first."""
+    parts = [part for part in reason.split("; ") if part]
+    out: list[tuple[str, str | None]] = []
+    index = 0
+    while index < len(parts):
+        if index + 1 < len(parts):
+            pair = f"{parts[index]}; {parts[index + 1]}"
+            joined = _sentence(pair)
+            if joined is not None:
+                out.append((pair, joined))
+                index += 2
+                continue
+        out.append((parts[index], _sentence(parts[index])))
+        index += 1
+    return out
 
 
 def italian(reason: str | None) -> str | None:
     """The reason as the review UI shows it; a fragment the table lacks stays as written."""
     if not reason:
         return reason
-    out = []
-    parts = _fragments(reason)
-    index = 0
-    while index < len(parts):
-        # a sentence may itself hold "; " (the no-bank-document lead): try two parts first
-        if index + 1 < len(parts):
-            joined = _sentence(f"{parts[index]}; {parts[index + 1]}")
-            if joined is not None:
-                out.append(joined)
-                index += 2
-                continue
-        out.append(_sentence(parts[index]) or parts[index])
-        index += 1
-    return "; ".join(out)
+    return "; ".join(it if it is not None else en for en, it in _render(reason))
 
 
 def untranslated(reason: str | None) -> list[str]:
     """The fragments of ``reason`` the table does not know (what a test asks to be empty)."""
     if not reason:
         return []
-    parts, missing, index = _fragments(reason), [], 0
-    while index < len(parts):
-        if index + 1 < len(parts) and _sentence(f"{parts[index]}; {parts[index + 1]}"):
-            index += 2
-            continue
-        if _sentence(parts[index]) is None:
-            missing.append(parts[index])
-        index += 1
-    return missing
+    return [en for en, it in _render(reason) if it is None]

@@ -108,6 +108,13 @@ def claim(session: Session, source: str, source_key: str, now: datetime,
         IntakeClaimRow.source == source, IntakeClaimRow.source_key == source_key))
     if holder is None:
         return False  # released meanwhile: the message is settled, or is seen next time
+    return _take_over(session, source, source_key, holder, worker, now, lease)
+
+
+def _take_over(session: Session, source: str, source_key: str, holder: str, worker: str,
+               now: datetime, lease: datetime) -> bool:
+    """Takes a held message from ``holder`` when the hold is ours, its process is gone, or
+    its lease ran out; the conditional UPDATE is the guard against a racing worker."""
     takeover = IntakeClaimRow.lease_until < now
     if holder == worker or _dead_here(holder):
         takeover = IntakeClaimRow.worker == holder  # ours, or its process is gone
@@ -141,18 +148,8 @@ def claim_many(session: Session, source: str, source_keys: list[str], now: datet
                       "claimed_at": now, "lease_until": lease} for key in fresh])
             .on_conflict_do_nothing(index_elements=["source", "source_key"])
             .returning(IntakeClaimRow.source_key)))
-    for key, holder in held.items():
-        takeover = IntakeClaimRow.lease_until < now
-        if holder == worker or _dead_here(holder):
-            takeover = IntakeClaimRow.worker == holder
-        taken = session.execute(
-            update(IntakeClaimRow)
-            .where(IntakeClaimRow.source == source, IntakeClaimRow.source_key == key,
-                   takeover)
-            .values(worker=worker, claimed_at=now, lease_until=lease)
-            .execution_options(synchronize_session=False))
-        if taken.rowcount == 1:
-            granted.add(key)
+    granted.update(key for key, holder in held.items()
+                   if _take_over(session, source, key, holder, worker, now, lease))
     return granted
 
 
